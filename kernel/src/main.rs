@@ -1,0 +1,4 @@
+//! The `ferrolab` binary.
+fn main() {
+    println!("ferrolab {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! Layers of the book, each with its formula. Filled in below.

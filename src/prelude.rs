@@ -1,0 +1,3 @@
+//! Everything a chapter cell needs, in one `use ferrolab::prelude::*;`.
+pub use crate::error::{Error, Result};
+pub use dfdx::prelude::*;

@@ -1,0 +1,1 @@
+//! Keras-style model summaries.
