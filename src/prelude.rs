@@ -1,3 +1,11 @@
-//! Everything a chapter cell needs, in one `use ferrolab::prelude::*;`.
+//! Everything a chapter cell needs, in one `use ferrolab::prelude::*;`: the layers, the book's
+//! models, their summaries, and dfdx itself (devices, tensors, optimizers, losses) underneath.
 pub use crate::error::{Error, Result};
+pub use crate::models::{BertClassifier, BertConfig, Cnn, Mlp, StackedLstm};
+pub use crate::nn::{
+    scaled_dot_product_attention, Activation, AvgPool2D, Conv2D, Conv2DConfig, Dense, Dyn1, Dyn2, Dyn3, Dyn4,
+    Embedding, EncoderBlock, EncoderConfig, FeedForward, Flatten, LastState, LayerNorm, Lstm, MaxPool2D,
+    MultiHeadAttention, OutputShape, Real, Sequences, SimpleRnn,
+};
+pub use crate::summary::Summary;
 pub use dfdx::prelude::*;

@@ -1,0 +1,116 @@
+//! The book's convolutional network (section 4.1) for 28×28 grey images, 10 classes:
+//!
+//! ```text
+//! Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Conv2D(64, 3×3, relu) → MaxPooling2D(2) → Flatten → Dense(10)
+//! ```
+//!
+//! Input `(batch, 1, 28, 28)`, output `(batch, 10)` logits; 34,826 parameters, as in Keras.
+
+use super::params;
+use crate::nn::{Conv2D, Conv2DConfig, Dense, Dyn2, Dyn4, Flatten, MaxPool2D, Real};
+use crate::summary::{Summary, SummaryBuilder};
+use crate::{Error, Result};
+use dfdx::prelude::*;
+
+#[derive(Debug, Clone)]
+pub struct Cnn<E: Dtype, D: Storage<E>> {
+    pub conv_1: Conv2D<E, D>,
+    pub pool_1: MaxPool2D,
+    pub conv_2: Conv2D<E, D>,
+    pub pool_2: MaxPool2D,
+    pub flatten: Flatten,
+    pub dense: Dense<E, D>,
+    /// Height and width of the input images (any size with at least 10 pixels works).
+    pub side: usize,
+}
+
+impl<E: Real, D: Device<E>> Cnn<E, D> {
+    /// The book's sizes: 1×28×28 in, 10 classes out.
+    pub fn new(dev: &D) -> Self {
+        Self::with_sizes(dev, 1, 28, 10)
+    }
+
+    /// Same layers for `channels`×`side`×`side` images and `classes` outputs.
+    pub fn with_sizes(dev: &D, channels: usize, side: usize, classes: usize) -> Self {
+        assert!(
+            side >= 10,
+            "Cnn: images must be at least 10×10 to survive two conv+pool stages"
+        );
+        let after_pools = ((side - 2) / 2 - 2) / 2; // 28 -> 26 -> 13 -> 11 -> 5
+        Self {
+            conv_1: Conv2D::new(dev, Conv2DConfig::new(channels, 32, 3)),
+            pool_1: MaxPool2D::new(2),
+            conv_2: Conv2D::new(dev, Conv2DConfig::new(32, 64, 3)),
+            pool_2: MaxPool2D::new(2),
+            flatten: Flatten,
+            dense: Dense::new(dev, 64 * after_pools * after_pools, classes),
+            side,
+        }
+    }
+
+    /// One sample's shape, `(channels, side, side)`.
+    pub fn input_shape(&self) -> Vec<usize> {
+        vec![self.conv_1.config().in_channels, self.side, self.side]
+    }
+
+    pub fn summary(&self) -> Summary {
+        let build = || -> Result<Summary> {
+            Ok(SummaryBuilder::new("cnn", &self.input_shape())
+                .layer("conv2d", "Conv2D", &self.conv_1, params(&self.conv_1))?
+                .layer("max_pooling2d", "MaxPooling2D", &self.pool_1, 0)?
+                .layer("conv2d_1", "Conv2D", &self.conv_2, params(&self.conv_2))?
+                .layer("max_pooling2d_1", "MaxPooling2D", &self.pool_2, 0)?
+                .layer("flatten", "Flatten", &self.flatten, 0)?
+                .layer("dense", "Dense", &self.dense, params(&self.dense))?
+                .build())
+        };
+        build().expect("the model's own layers fit together")
+    }
+}
+
+impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Cnn<E, D> {
+    type Output = Tensor<Dyn2, E, D, T>;
+    type Error = Error;
+
+    fn try_forward(&self, x: Tensor<Dyn4, E, D, T>) -> Result<Self::Output> {
+        let x = self.conv_1.try_forward(x)?.relu(); // (B, 1, 28, 28) -> (B, 32, 26, 26)
+        let x = self.pool_1.try_forward(x)?; // -> (B, 32, 13, 13)
+        let x = self.conv_2.try_forward(x)?.relu(); // -> (B, 64, 11, 11)
+        let x = self.pool_2.try_forward(x)?; // -> (B, 64, 5, 5)
+        let x = self.flatten.try_forward(x)?; // -> (B, 1600)
+        self.dense.try_forward(x) // -> (B, 10)
+    }
+}
+
+impl<E: Real, D: Device<E>> TensorCollection<E, D> for Cnn<E, D> {
+    type To<E2: Dtype, D2: Device<E2>> = Cnn<E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("conv_1", |s| &s.conv_1, |s| &mut s.conv_1),
+                Self::module("pool_1", |s| &s.pool_1, |s| &mut s.pool_1),
+                Self::module("conv_2", |s| &s.conv_2, |s| &mut s.conv_2),
+                Self::module("pool_2", |s| &s.pool_2, |s| &mut s.pool_2),
+                Self::module("dense", |s| &s.dense, |s| &mut s.dense),
+                Self::scalar(
+                    "side",
+                    |s| &s.side,
+                    |s| &mut s.side,
+                    ScalarOptions::from_default(28),
+                ),
+            ),
+            |(conv_1, pool_1, conv_2, pool_2, dense, side)| Cnn {
+                conv_1,
+                pool_1,
+                conv_2,
+                pool_2,
+                flatten: Flatten,
+                dense,
+                side,
+            },
+        )
+    }
+}

@@ -1,0 +1,105 @@
+//! Layer normalisation, Keras `LayerNormalization()`: over the last axis of each position,
+//!
+//! `y = (x − μ) / sqrt(σ² + ε) · γ + β`, with μ and σ² the mean and (biased) variance of `x`'s features.
+//!
+//! Shapes: `(batch, features)` or `(batch, steps, features)`, unchanged. `γ` starts at 1, `β` at 0.
+
+use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real};
+use crate::{Error, Result};
+use dfdx::prelude::*;
+
+#[derive(Debug, Clone)]
+pub struct LayerNorm<E: Dtype, D: Storage<E>> {
+    pub gamma: Tensor<Dyn1, E, D>,
+    pub beta: Tensor<Dyn1, E, D>,
+    pub epsilon: f64,
+}
+
+impl<E: Real, D: Device<E>> LayerNorm<E, D> {
+    /// Keras's default ε is 1e-3; BERT uses 1e-12.
+    pub fn new(dev: &D, features: usize, epsilon: f64) -> Self {
+        Self {
+            gamma: dev.ones_like(&(features,)),
+            beta: dev.zeros_like(&(features,)),
+            epsilon,
+        }
+    }
+
+    pub fn features(&self) -> usize {
+        self.gamma.shape().0
+    }
+
+    fn check(&self, got: &[usize]) -> Result<()> {
+        match got.last() {
+            Some(&n) if n == self.features() && (got.len() == 2 || got.len() == 3) => Ok(()),
+            _ => Err(Error::shape(
+                "LayerNorm",
+                format!("(batch, …, {})", self.features()),
+                got,
+            )),
+        }
+    }
+}
+
+impl<E: Real, D: Device<E>> super::OutputShape for LayerNorm<E, D> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.check(input)?;
+        Ok(input.to_vec())
+    }
+}
+
+impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for LayerNorm<E, D> {
+    type Output = Tensor<Dyn3, E, D, T>;
+    type Error = Error;
+
+    fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
+        self.check(&x.shape().concrete())?;
+        let shape = *x.shape();
+        let x_hat = x.normalize::<Axis<2>>(self.epsilon); // (x − μ) / sqrt(σ² + ε)
+        let gamma = self
+            .gamma
+            .retaped::<T>()
+            .broadcast_like::<Dyn3, Axes2<0, 1>>(&shape);
+        let beta = self
+            .beta
+            .retaped::<T>()
+            .broadcast_like::<Dyn3, Axes2<0, 1>>(&shape);
+        Ok(x_hat * gamma + beta)
+    }
+}
+
+impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn2, E, D, T>> for LayerNorm<E, D> {
+    type Output = Tensor<Dyn2, E, D, T>;
+    type Error = Error;
+
+    fn try_forward(&self, x: Tensor<Dyn2, E, D, T>) -> Result<Self::Output> {
+        self.check(&x.shape().concrete())?;
+        let shape = *x.shape();
+        let x_hat = x.normalize::<Axis<1>>(self.epsilon);
+        let gamma = self.gamma.retaped::<T>().broadcast_like::<Dyn2, Axis<0>>(&shape);
+        let beta = self.beta.retaped::<T>().broadcast_like::<Dyn2, Axis<0>>(&shape);
+        Ok(x_hat * gamma + beta)
+    }
+}
+
+impl<E: Real, D: Device<E>> TensorCollection<E, D> for LayerNorm<E, D> {
+    type To<E2: Dtype, D2: Device<E2>> = LayerNorm<E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::tensor("gamma", |s| &s.gamma, |s| &mut s.gamma, trainable_ones()),
+                Self::tensor("beta", |s| &s.beta, |s| &mut s.beta, trainable_zeros()),
+                Self::scalar(
+                    "epsilon",
+                    |s| &s.epsilon,
+                    |s| &mut s.epsilon,
+                    ScalarOptions::from_default(1e-3),
+                ),
+            ),
+            |(gamma, beta, epsilon)| LayerNorm { gamma, beta, epsilon },
+        )
+    }
+}

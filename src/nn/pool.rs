@@ -1,0 +1,126 @@
+//! 2-D pooling, Keras `MaxPooling2D(pool_size)` and `AveragePooling2D`; book formula 3.4.2:
+//!
+//! `y[c, i, j] = max_{m, n < k} x[c, i·s + m, j·s + n]` (max) or the mean over the same window (average).
+//!
+//! Shapes: `(batch, C, H, W) -> (batch, C, H', W')`, `H' = (H − k) / s + 1` ("valid" pooling;
+//! rows and columns that do not fill a window are dropped, as in Keras). The stride defaults
+//! to the pool size. Windows are gathered into a trailing axis and reduced with dfdx's `max` /
+//! `mean`, whose backward sends the gradient to the window's maximum (split evenly on ties).
+
+use super::{expect_rank, Dyn1, Dyn4, Real};
+use crate::{Error, Result};
+use dfdx::prelude::*;
+
+/// Window size and stride, shared by both pooling layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub pool_size: usize,
+    pub stride: usize,
+}
+
+impl Window {
+    fn output_shape(&self, layer: &str, input: &[usize]) -> Result<Vec<usize>> {
+        let k = self.pool_size;
+        let [b, c, h, w] = expect_rank::<4>(layer, "(batch, channels, height, width)", input)?;
+        if h < k || w < k {
+            let expected = format!("(batch, channels, height, width) with height and width ≥ {k}");
+            return Err(Error::shape(layer, expected, input));
+        }
+        Ok(vec![b, c, (h - k) / self.stride + 1, (w - k) / self.stride + 1])
+    }
+
+    /// Gathers `x` into `(B, C, H', W', k·k)`: one row per output position, its window's values.
+    fn windows<E: Real, D: Device<E>, T: Tape<E, D>>(
+        &self,
+        layer: &str,
+        x: Tensor<Dyn4, E, D, T>,
+    ) -> Result<Tensor<(usize, usize, usize, usize, usize), E, D, T>> {
+        let input = x.shape().concrete();
+        let out = self.output_shape(layer, &input)?;
+        let ([b, c, h, w], [_, _, oh, ow]) = (input, <[usize; 4]>::try_from(out).unwrap());
+        let (k, s) = (self.pool_size, self.stride);
+        let mut idx = Vec::with_capacity(b * c * oh * ow * k * k);
+        for plane in 0..b * c {
+            for i in 0..oh {
+                for j in 0..ow {
+                    for m in 0..k {
+                        for n in 0..k {
+                            idx.push((plane * h + i * s + m) * w + j * s + n);
+                        }
+                    }
+                }
+            }
+        }
+        let dev = x.device().clone();
+        let idx = dev.tensor_from_vec(idx, (b * c * oh * ow * k * k,));
+        let flat = x.reshape_like(&(b * c * h * w,));
+        Ok(flat
+            .gather::<Dyn1, Dyn1>(idx)
+            .reshape_like(&(b, c, oh, ow, k * k)))
+    }
+}
+
+macro_rules! pooling_layer {
+    ($(#[$doc:meta])* $name:ident, $reduce:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name {
+            pub window: Window,
+        }
+
+        impl $name {
+            /// A `pool_size`×`pool_size` window moved by `pool_size` (Keras's default stride).
+            pub fn new(pool_size: usize) -> Self {
+                Self::with_stride(pool_size, pool_size)
+            }
+
+            pub fn with_stride(pool_size: usize, stride: usize) -> Self {
+                assert!(pool_size > 0 && stride > 0, "pool_size and stride must be at least 1");
+                Self { window: Window { pool_size, stride } }
+            }
+        }
+
+        impl super::OutputShape for $name {
+            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+                self.window.output_shape(stringify!($name), input)
+            }
+        }
+
+        impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for $name {
+            type Output = Tensor<Dyn4, E, D, T>;
+            type Error = Error;
+
+            fn try_forward(&self, x: Tensor<Dyn4, E, D, T>) -> Result<Self::Output> {
+                let windows = self.window.windows(stringify!($name), x)?;
+                Ok(windows.$reduce::<Dyn4, Axis<4>>()) // (B, C, H', W', k·k) -> (B, C, H', W')
+            }
+        }
+
+        impl<E: Real, D: Device<E>> TensorCollection<E, D> for $name {
+            type To<E2: Dtype, D2: Device<E2>> = $name;
+
+            fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+                visitor: &mut V,
+            ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+                visitor.visit_fields(
+                    (
+                        <Self as TensorCollection<E, D>>::scalar("pool_size", |s| &s.window.pool_size, |s| &mut s.window.pool_size, ScalarOptions::from_default(2usize)),
+                        <Self as TensorCollection<E, D>>::scalar("stride", |s| &s.window.stride, |s| &mut s.window.stride, ScalarOptions::from_default(2usize)),
+                    ),
+                    |(pool_size, stride)| $name { window: Window { pool_size, stride } },
+                )
+            }
+        }
+    };
+}
+
+pooling_layer!(
+    /// Max pooling: each output is the largest value in its window.
+    MaxPool2D,
+    max
+);
+pooling_layer!(
+    /// Average pooling: each output is the mean of its window.
+    AvgPool2D,
+    mean
+);

@@ -1,0 +1,204 @@
+//! The Transformer encoder block (post-norm, as in the original Transformer and BERT):
+//!
+//! ```text
+//! x = LayerNorm(x + MultiHeadAttention(x))
+//! x = LayerNorm(x + FFN(x)),   FFN(x) = W_2 · act(W_1 x + b_1) + b_2
+//! ```
+//!
+//! Shapes: `(batch, steps, d_model)` in and out. `act` is ReLU (original) or GELU (BERT).
+//! No dropout: results stay reproducible, and the book's small models do not need it.
+
+use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, LayerNorm, MultiHeadAttention, Real};
+use crate::{Error, Result};
+use dfdx::prelude::*;
+
+/// The feed-forward network's non-linearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Activation {
+    Relu,
+    /// The exact GELU `x · Φ(x)`, as BERT uses.
+    Gelu,
+}
+
+impl Activation {
+    fn code(self) -> usize {
+        match self {
+            Activation::Relu => 0,
+            Activation::Gelu => 1,
+        }
+    }
+
+    fn from_code(code: usize) -> Self {
+        if code == 1 {
+            Activation::Gelu
+        } else {
+            Activation::Relu
+        }
+    }
+}
+
+/// Sizes of one encoder block.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EncoderConfig {
+    pub d_model: usize,
+    pub heads: usize,
+    pub d_ff: usize,
+    pub activation: Activation,
+    pub layer_norm_eps: f64,
+}
+
+impl Default for EncoderConfig {
+    /// The benchmark's small encoder: d 64, 4 heads, feed-forward 256, ReLU.
+    fn default() -> Self {
+        Self {
+            d_model: 64,
+            heads: 4,
+            d_ff: 256,
+            activation: Activation::Relu,
+            layer_norm_eps: 1e-5,
+        }
+    }
+}
+
+/// `W_2 · act(W_1 x + b_1) + b_2`, applied at every position.
+#[derive(Debug, Clone)]
+pub struct FeedForward<E: Dtype, D: Storage<E>> {
+    pub w_1: Dense<E, D>,
+    pub w_2: Dense<E, D>,
+    activation_code: usize,
+}
+
+impl<E: Real, D: Device<E>> FeedForward<E, D> {
+    pub fn new(dev: &D, d_model: usize, d_ff: usize, activation: Activation) -> Self {
+        Self {
+            w_1: Dense::new(dev, d_model, d_ff),
+            w_2: Dense::new(dev, d_ff, d_model),
+            activation_code: activation.code(),
+        }
+    }
+
+    pub fn activation(&self) -> Activation {
+        Activation::from_code(self.activation_code)
+    }
+}
+
+impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for FeedForward<E, D> {
+    type Output = Tensor<Dyn3, E, D, T>;
+    type Error = Error;
+
+    fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
+        let hidden = self.w_1.try_forward(x)?; // (B, S, D) -> (B, S, d_ff)
+        let hidden = match self.activation() {
+            Activation::Relu => hidden.relu(),
+            Activation::Gelu => hidden.accurate_gelu(),
+        };
+        self.w_2.try_forward(hidden) // (B, S, d_ff) -> (B, S, D)
+    }
+}
+
+impl<E: Real, D: Device<E>> TensorCollection<E, D> for FeedForward<E, D> {
+    type To<E2: Dtype, D2: Device<E2>> = FeedForward<E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("w_1", |s| &s.w_1, |s| &mut s.w_1),
+                Self::module("w_2", |s| &s.w_2, |s| &mut s.w_2),
+                Self::scalar(
+                    "activation",
+                    |s| &s.activation_code,
+                    |s| &mut s.activation_code,
+                    ScalarOptions::from_default(0),
+                ),
+            ),
+            |(w_1, w_2, activation_code)| FeedForward {
+                w_1,
+                w_2,
+                activation_code,
+            },
+        )
+    }
+}
+
+/// One encoder block: self-attention and feed-forward, each with a residual and LayerNorm.
+#[derive(Debug, Clone)]
+pub struct EncoderBlock<E: Dtype, D: Storage<E>> {
+    pub attention: MultiHeadAttention<E, D>,
+    pub norm_1: LayerNorm<E, D>,
+    pub feed_forward: FeedForward<E, D>,
+    pub norm_2: LayerNorm<E, D>,
+}
+
+impl<E: Real, D: Device<E>> EncoderBlock<E, D> {
+    pub fn new(dev: &D, cfg: EncoderConfig) -> Result<Self> {
+        Ok(Self {
+            attention: MultiHeadAttention::new(dev, cfg.d_model, cfg.heads)?,
+            norm_1: LayerNorm::new(dev, cfg.d_model, cfg.layer_norm_eps),
+            feed_forward: FeedForward::new(dev, cfg.d_model, cfg.d_ff, cfg.activation),
+            norm_2: LayerNorm::new(dev, cfg.d_model, cfg.layer_norm_eps),
+        })
+    }
+
+    /// The block with a key mask `(batch, steps)`; also returns the attention weights.
+    pub fn forward_with_weights<T: Tape<E, D>>(
+        &self,
+        x: Tensor<Dyn3, E, D, T>,
+        mask: Option<&Tensor<Dyn2, E, D>>,
+    ) -> Result<(Tensor<Dyn3, E, D, T>, Tensor<Dyn4, E, D>)> {
+        let mut tapes = T::default();
+        let x = untape(x, &mut tapes);
+        let (a, weights) = self.attention.forward_with_weights(x.retaped::<T>(), mask)?;
+        let x = self.norm_1.try_forward(a + x.retaped::<T>())?; // x = LN(x + MHA(x))
+        let x = untape(x, &mut tapes);
+        let f = self.feed_forward.try_forward(x.retaped::<T>())?;
+        let x = self.norm_2.try_forward(f + x.retaped::<T>())?; // x = LN(x + FFN(x))
+        Ok((with_tapes(x, tapes), weights))
+    }
+}
+
+impl<E: Real, D: Device<E>> super::OutputShape for EncoderBlock<E, D> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.attention.output_shape(input).map_err(|e| match e {
+            Error::Shape { expected, got, .. } => Error::Shape {
+                layer: "EncoderBlock".into(),
+                expected,
+                got,
+            },
+            e => e,
+        })
+    }
+}
+
+impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for EncoderBlock<E, D> {
+    type Output = Tensor<Dyn3, E, D, T>;
+    type Error = Error;
+
+    fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
+        Ok(self.forward_with_weights(x, None)?.0)
+    }
+}
+
+impl<E: Real, D: Device<E>> TensorCollection<E, D> for EncoderBlock<E, D> {
+    type To<E2: Dtype, D2: Device<E2>> = EncoderBlock<E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("attention", |s| &s.attention, |s| &mut s.attention),
+                Self::module("norm_1", |s| &s.norm_1, |s| &mut s.norm_1),
+                Self::module("feed_forward", |s| &s.feed_forward, |s| &mut s.feed_forward),
+                Self::module("norm_2", |s| &s.norm_2, |s| &mut s.norm_2),
+            ),
+            |(attention, norm_1, feed_forward, norm_2)| EncoderBlock {
+                attention,
+                norm_1,
+                feed_forward,
+                norm_2,
+            },
+        )
+    }
+}
