@@ -16,7 +16,9 @@ impl fmt::Display for ShapeText {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+/// `Debug` prints the same sentence as `Display`, so `forward(..)` (which unwraps) panics with
+/// a message a learner can read rather than a struct dump.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// A layer got an input it cannot take.
     #[error("{layer}: expected input {expected}, got shape {got}")]
@@ -28,6 +30,12 @@ pub enum Error {
     /// A layer or model was configured with values that cannot work.
     #[error("{what}: {why}")]
     Config { what: String, why: String },
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

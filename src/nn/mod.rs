@@ -8,6 +8,7 @@
 //! Layers are written with dfdx's generic tensor ops, so they run on every dfdx device.
 //! Faster CPU kernels can replace a layer's forward without changing its API.
 
+pub mod activation;
 pub mod attention;
 pub mod conv;
 pub mod dense;
@@ -23,6 +24,7 @@ mod tapes;
 
 pub(crate) use tapes::with_tapes as tapes_on;
 
+pub use activation::gelu;
 pub use attention::{scaled_dot_product_attention, MultiHeadAttention};
 pub use conv::{Conv2D, Conv2DConfig};
 pub use dense::Dense;

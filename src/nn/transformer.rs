@@ -90,7 +90,7 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Fee
         let hidden = self.w_1.try_forward(x)?; // (B, S, D) -> (B, S, d_ff)
         let hidden = match self.activation() {
             Activation::Relu => hidden.relu(),
-            Activation::Gelu => hidden.accurate_gelu(),
+            Activation::Gelu => super::gelu(hidden),
         };
         self.w_2.try_forward(hidden) // (B, S, d_ff) -> (B, S, D)
     }
