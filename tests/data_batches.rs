@@ -44,10 +44,20 @@ fn user_dataset_batches_into_tensors() {
 #[test]
 fn drop_last_and_shuffle_compose() {
     let ds = Ramp(10);
-    let a: Vec<Vec<usize>> = ds.batches(4).shuffled(3).drop_last(true).map(|b| b.indices).collect();
+    let a: Vec<Vec<usize>> = ds
+        .batches(4)
+        .shuffled(3)
+        .drop_last(true)
+        .map(|b| b.indices)
+        .collect();
     assert_eq!(a.len(), 2);
     assert!(a.iter().all(|b| b.len() == 4));
-    let b: Vec<Vec<usize>> = ds.batches(4).drop_last(true).shuffled(3).map(|b| b.indices).collect();
+    let b: Vec<Vec<usize>> = ds
+        .batches(4)
+        .drop_last(true)
+        .shuffled(3)
+        .map(|b| b.indices)
+        .collect();
     assert_eq!(a, b);
     let first = ds.batches(4).shuffled(3).next().unwrap();
     let BatchInputs::Features(v) = &first.inputs else {

@@ -63,7 +63,10 @@ fn headerless_file_names_columns_by_position() {
         ..Default::default()
     };
     let msg = error_text(&path, &opts);
-    assert!(msg.ends_with(r#"plain.csv:2: column 2: "" is not a number"#), "{msg}");
+    assert!(
+        msg.ends_with(r#"plain.csv:2: column 2: "" is not a number"#),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -71,7 +74,10 @@ fn ragged_row_names_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "ragged.csv", "a,b,label\n1,2,0\n3,1\n");
     let msg = error_text(&path, &CsvOptions::default());
-    assert!(msg.ends_with("ragged.csv:3: expected 3 fields, found 2"), "{msg}");
+    assert!(
+        msg.ends_with("ragged.csv:3: expected 3 fields, found 2"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -127,4 +133,30 @@ fn integer_labels_by_index_and_semicolons() {
     assert_eq!(t.data.classes.len(), 4);
     assert_eq!(t.data.features, vec![1.0, 2.0, -1000.0, 0.0]);
     assert_eq!(t.label_name, "y");
+}
+
+#[test]
+fn text_labels_can_be_forced_and_errors_convert_to_the_crate_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "codes.csv", "x,code\n1,10\n2,2\n");
+    let opts = CsvOptions {
+        label_kind: ferrolab::data::LabelKind::Text,
+        ..Default::default()
+    };
+    // As text, "10" sorts before "2".
+    let t = read_csv(&path, &opts).unwrap();
+    assert_eq!(t.data.classes, vec!["10", "2"]);
+    assert_eq!(t.data.labels, vec![0, 1]);
+
+    let load = || -> ferrolab::Result<usize> {
+        let bad = write(&dir, "bad.csv", "x,y\noops,1\n");
+        Ok(read_csv(bad, &CsvOptions::default())?.data.len())
+    };
+    let err = load().unwrap_err();
+    assert!(matches!(err, ferrolab::Error::Data(_)));
+    assert!(
+        err.to_string()
+            .ends_with(r#"bad.csv:2: column "x": "oops" is not a number"#),
+        "{err}"
+    );
 }

@@ -47,7 +47,10 @@ fn pixels_are_scaled_to_0_1_and_match_the_file() {
     assert!(d.features.iter().all(|&v| (0.0..=1.0).contains(&v)));
     assert!(d.features.contains(&1.0));
     // First row of the file starts 0,0,5,13,9,1 and is a 0.
-    assert_eq!(&d.item(0)[..6], &[0.0, 0.0, 5.0 / 16.0, 13.0 / 16.0, 9.0 / 16.0, 1.0 / 16.0]);
+    assert_eq!(
+        &d.item(0)[..6],
+        &[0.0, 0.0, 5.0 / 16.0, 13.0 / 16.0, 9.0 / 16.0, 1.0 / 16.0]
+    );
     assert_eq!(d.labels[0], 0);
     let img = digits_8x8();
     assert_eq!(img.item_shape, vec![1, 8, 8]);

@@ -7,7 +7,11 @@ use ferrolab::data::{
 };
 
 /// Nearest-centroid accuracy: centroids from `train`, evaluated on `test`.
-fn nearest_centroid(train: &[(Vec<f32>, usize)], test: &[(Vec<f32>, usize)], classes: usize) -> f32 {
+fn nearest_centroid(
+    train: &[(Vec<f32>, usize)],
+    test: &[(Vec<f32>, usize)],
+    classes: usize,
+) -> f32 {
     let dim = train[0].0.len();
     let mut sums = vec![vec![0.0f32; dim]; classes];
     let mut counts = vec![0usize; classes];
@@ -34,7 +38,9 @@ fn nearest_centroid(train: &[(Vec<f32>, usize)], test: &[(Vec<f32>, usize)], cla
 }
 
 fn features_of(ds: &FeatureSet, f: impl Fn(&[f32]) -> Vec<f32>) -> Vec<(Vec<f32>, usize)> {
-    (0..ds.len()).map(|i| (f(ds.item(i)), ds.labels[i])).collect()
+    (0..ds.len())
+        .map(|i| (f(ds.item(i)), ds.labels[i]))
+        .collect()
 }
 
 /// Mean turning angle per step of channels 0 and 1: atan2 of summed cross and dot products.
@@ -58,10 +64,20 @@ fn sequences_have_lstm_shapes_and_are_seeded() {
     assert_ne!(a.features, sequence_classes(3, 2).features);
     // Items of one class are not copies of each other.
     assert_eq!(a.labels[0], a.labels[10]);
-    let diff: f32 = a.item(0).iter().zip(a.item(10)).map(|(x, y)| (x - y).abs()).sum();
+    let diff: f32 = a
+        .item(0)
+        .iter()
+        .zip(a.item(10))
+        .map(|(x, y)| (x - y).abs())
+        .sum();
     assert!(diff > 100.0, "{diff}");
     let dev: dfdx::tensor::Cpu = Default::default();
-    let x = a.batches(8).next().unwrap().sequences::<f32, _>(&dev).unwrap();
+    let x = a
+        .batches(8)
+        .next()
+        .unwrap()
+        .sequences::<f32, _>(&dev)
+        .unwrap();
     use dfdx::shapes::HasShape;
     assert_eq!(x.shape(), &(8, 100, 10));
 }
@@ -82,7 +98,11 @@ fn sequences_need_time_a_single_step_is_at_chance() {
         let (x, y) = (item[50 * SEQ_FEATURES], item[50 * SEQ_FEATURES + 1]);
         vec![x, y, x * x + y * y]
     };
-    let acc = nearest_centroid(&features_of(&train, one_step), &features_of(&test, one_step), 10);
+    let acc = nearest_centroid(
+        &features_of(&train, one_step),
+        &features_of(&test, one_step),
+        10,
+    );
     assert!(acc < 0.2, "single-step accuracy {acc}");
 }
 
@@ -104,8 +124,22 @@ fn sentiment_sentences_are_seeded_balanced_and_need_more_than_words() {
         assert!(has(0, word) && has(1, word), "{word} on one side only");
     }
     // A word-count lexicon gets many but far from all right.
-    let good = ["great", "good", "wonderful", "excellent", "fun", "moving", "brilliant", "loved", "liked", "enjoyed", "adored"];
-    let bad = ["bad", "boring", "awful", "terrible", "dull", "weak", "poor", "hated", "disliked", "hate"];
+    let good = [
+        "great",
+        "good",
+        "wonderful",
+        "excellent",
+        "fun",
+        "moving",
+        "brilliant",
+        "loved",
+        "liked",
+        "enjoyed",
+        "adored",
+    ];
+    let bad = [
+        "bad", "boring", "awful", "terrible", "dull", "weak", "poor", "hated", "disliked", "hate",
+    ];
     let right = s
         .texts
         .iter()
@@ -124,7 +158,11 @@ fn sentiment_sentences_are_seeded_balanced_and_need_more_than_words() {
 
 #[test]
 fn word_tokenizer_encodes_pads_and_decodes() {
-    let texts = ["the movie was great", "the acting was bad", "the movie was not bad"];
+    let texts = [
+        "the movie was great",
+        "the acting was bad",
+        "the movie was not bad",
+    ];
     let tok = WordTokenizer::fit(&texts, 8);
     assert_eq!(tok.word(0), Some("[PAD]"));
     assert_eq!(tok.word(1), Some("[UNK]"));
@@ -193,8 +231,12 @@ fn wordpiece_splits_longest_match_first() {
 
 #[test]
 fn wordpiece_needs_the_special_tokens() {
-    let err = WordPiece::from_vocab_str("my_vocab.txt", "[PAD]\n[UNK]\n[SEP]\nhello\n").unwrap_err();
-    assert_eq!(err.to_string(), "my_vocab.txt: the vocabulary has no [CLS] token");
+    let err =
+        WordPiece::from_vocab_str("my_vocab.txt", "[PAD]\n[UNK]\n[SEP]\nhello\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "my_vocab.txt: the vocabulary has no [CLS] token"
+    );
 }
 
 #[test]
@@ -218,7 +260,11 @@ fn audio_has_shapes_is_seeded_and_classes_differ() {
     };
     let train = spoken_digits(8, 1);
     let test = spoken_digits(4, 2);
-    let acc = nearest_centroid(&features_of(&train, spectrum), &features_of(&test, spectrum), 10);
+    let acc = nearest_centroid(
+        &features_of(&train, spectrum),
+        &features_of(&test, spectrum),
+        10,
+    );
     assert!(acc > 0.6, "spectrum accuracy {acc}");
 }
 

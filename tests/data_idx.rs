@@ -67,11 +67,7 @@ fn reads_gzipped_files_whatever_their_names() {
     // Gzip detected by content: names without .gz, and a plain file named .gz.
     let ip = write(&dir, "train-images-idx3-ubyte", &gzip(&img));
     let lp = write(&dir, "labels.gz", &lab);
-    let plain = read_mnist(
-        write(&dir, "i.raw", &img),
-        write(&dir, "l.raw", &lab),
-    )
-    .unwrap();
+    let plain = read_mnist(write(&dir, "i.raw", &img), write(&dir, "l.raw", &lab)).unwrap();
     assert_eq!(read_mnist(&ip, &lp).unwrap(), plain);
 }
 
@@ -82,7 +78,10 @@ fn bad_magic_is_named() {
     // Labels given where images are expected.
     let p = write(&dir, "swapped", &lab);
     let msg = read_idx_images(&p).unwrap_err().to_string();
-    assert!(msg.contains("swapped: bad magic number 2049 (0x00000801)"), "{msg}");
+    assert!(
+        msg.contains("swapped: bad magic number 2049 (0x00000801)"),
+        "{msg}"
+    );
     assert!(msg.contains("starts with 2051"), "{msg}");
     let p = write(&dir, "swapped2", &img);
     let msg = read_idx_labels(&p).unwrap_err().to_string();
@@ -104,7 +103,10 @@ fn truncation_gives_the_byte() {
     assert!(msg.contains("tiny: truncated at byte 10"), "{msg}");
     let p = write(&dir, "short.gz", &gzip(&img[..20]));
     let msg = read_idx_images(&p).unwrap_err().to_string();
-    assert!(msg.contains("truncated at byte 20 of the decompressed data"), "{msg}");
+    assert!(
+        msg.contains("truncated at byte 20 of the decompressed data"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -117,7 +119,10 @@ fn corrupt_gzip_and_trailing_bytes_are_errors() {
     let mut long = img.clone();
     long.push(0);
     let msg = parse_idx_images("long", &long).unwrap_err().to_string();
-    assert!(msg.starts_with("long: 1 extra bytes after the data"), "{msg}");
+    assert!(
+        msg.starts_with("long: 1 extra bytes after the data"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -128,5 +133,8 @@ fn count_mismatch_names_both_files() {
     let lp = write(&dir, "labs", &idx_labels(&[1, 2]));
     let msg = read_mnist(&ip, &lp).unwrap_err().to_string();
     assert!(msg.contains("imgs and "), "{msg}");
-    assert!(msg.ends_with("labs: count mismatch: 3 images but 2 labels"), "{msg}");
+    assert!(
+        msg.ends_with("labs: count mismatch: 3 images but 2 labels"),
+        "{msg}"
+    );
 }

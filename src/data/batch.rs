@@ -14,6 +14,15 @@ use rand::SeedableRng;
 use super::dataset::{Dataset, Input};
 use super::error::{DataError, DataResult};
 
+/// An image batch `(batch, channels, height, width)` with runtime dims.
+pub type ImagesTensor<E, D> = Tensor<(usize, usize, usize, usize), E, D>;
+/// A sequence batch `(batch, steps, features)` with runtime dims.
+pub type SequencesTensor<E, D> = Tensor<(usize, usize, usize), E, D>;
+/// A flat batch `(batch, values)`: features, or one-hot labels.
+pub type FeaturesTensor<E, D> = Tensor<(usize, usize), E, D>;
+/// Token ids `(batch, seq_len)`.
+pub type TokensTensor<D> = Tensor<(usize, usize), usize, D>;
+
 /// The inputs of a whole batch, flattened item after item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchInputs {
@@ -170,7 +179,7 @@ impl Batch {
     }
 
     /// Image batch as `(batch, channels, height, width)` (NCHW); items of shape `[c, h, w]`.
-    pub fn images<E, D>(&self, dev: &D) -> DataResult<Tensor<(usize, usize, usize, usize), E, D>>
+    pub fn images<E, D>(&self, dev: &D) -> DataResult<ImagesTensor<E, D>>
     where
         E: Dtype + num_traits::Float,
         D: Device<E>,
@@ -182,7 +191,7 @@ impl Batch {
     }
 
     /// Sequence batch as `(batch, steps, features)`; items of shape `[steps, features]`.
-    pub fn sequences<E, D>(&self, dev: &D) -> DataResult<Tensor<(usize, usize, usize), E, D>>
+    pub fn sequences<E, D>(&self, dev: &D) -> DataResult<SequencesTensor<E, D>>
     where
         E: Dtype + num_traits::Float,
         D: Device<E>,
@@ -194,7 +203,7 @@ impl Batch {
     }
 
     /// Any feature batch flattened to `(batch, values per item)`, e.g. for a `Linear` input.
-    pub fn features<E, D>(&self, dev: &D) -> DataResult<Tensor<(usize, usize), E, D>>
+    pub fn features<E, D>(&self, dev: &D) -> DataResult<FeaturesTensor<E, D>>
     where
         E: Dtype + num_traits::Float,
         D: Device<E>,
@@ -206,10 +215,7 @@ impl Batch {
     }
 
     /// Token batch as `(batch, seq_len)` of ids, e.g. for an `Embedding`.
-    pub fn tokens<D: TensorFromVec<usize>>(
-        &self,
-        dev: &D,
-    ) -> DataResult<Tensor<(usize, usize), usize, D>> {
+    pub fn tokens<D: TensorFromVec<usize>>(&self, dev: &D) -> DataResult<TokensTensor<D>> {
         self.need_rank("tokens()", 2, "(batch, seq_len)")?;
         match &self.inputs {
             BatchInputs::Tokens(v) => {
@@ -223,11 +229,7 @@ impl Batch {
     }
 
     /// Labels as one-hot rows `(batch, classes)`, e.g. for a cross-entropy target.
-    pub fn labels_one_hot<E, D>(
-        &self,
-        dev: &D,
-        classes: usize,
-    ) -> DataResult<Tensor<(usize, usize), E, D>>
+    pub fn labels_one_hot<E, D>(&self, dev: &D, classes: usize) -> DataResult<FeaturesTensor<E, D>>
     where
         E: Dtype + num_traits::Float,
         D: Device<E>,

@@ -29,8 +29,11 @@ pub use audio::{
     magnitude_spectrogram, spoken_digits, spoken_digits_spectrograms, Spectrogram, AUDIO_SAMPLES,
     AUDIO_SAMPLE_RATE,
 };
-pub use batch::{collate, Batch, BatchInputs, Batches};
-pub use csv_table::{read_csv, read_csv_str, CsvOptions, CsvTable, LabelColumn};
+pub use batch::{
+    collate, Batch, BatchInputs, Batches, FeaturesTensor, ImagesTensor, SequencesTensor,
+    TokensTensor,
+};
+pub use csv_table::{read_csv, read_csv_str, CsvOptions, CsvTable, LabelColumn, LabelKind};
 pub use dataset::{stratified_split_indices, Dataset, FeatureSet, Input, Sample, Split, TokenSet};
 pub use digits::{digits, digits_28x28, digits_8x8, DIGITS_CLASS_COUNTS};
 pub use error::{Column, DataError, DataResult};
