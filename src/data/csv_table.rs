@@ -301,6 +301,18 @@ mod tests {
     }
 
     #[test]
+    fn quoted_fields_and_a_byte_order_mark() {
+        let text = "\u{feff}len,kind\n1,\"Iris, setosa\"\n2,other\n";
+        let opts = CsvOptions {
+            label: LabelColumn::Name("kind".into()),
+            ..Default::default()
+        };
+        let t = read_csv_str("bom.csv", text, &opts).unwrap();
+        assert_eq!(t.feature_names, vec!["len"]);
+        assert_eq!(t.data.classes, vec!["Iris, setosa", "other"]);
+    }
+
+    #[test]
     fn index_labels_reject_text() {
         let opts = CsvOptions {
             label_kind: LabelKind::Index,
