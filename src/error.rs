@@ -30,6 +30,9 @@ pub enum Error {
     /// A layer or model was configured with values that cannot work.
     #[error("{what}: {why}")]
     Config { what: String, why: String },
+    /// A data file or dataset could not be read or used; the message says where.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
 }
 
 impl fmt::Debug for Error {

@@ -6,6 +6,7 @@
 //!
 //! Start with [`prelude`]: `use ferrolab::prelude::*;` brings the layers, models and dfdx in.
 
+pub mod data;
 pub mod error;
 pub mod models;
 pub mod nn;
