@@ -134,7 +134,8 @@ impl Draw for ConfusionMatrix {
         let too_wide = |t: &[String]| t.iter().any(|l| l.chars().count() > width);
         let mut lines = vec![art::truncate(&self.heading(), width)];
         // Longest names that fit; failing that, indices with a key below.
-        let table = (1..=longest)
+        // Names cut below 3 chars say nothing, so indices take over there.
+        let table = (longest.min(3)..=longest)
             .rev()
             .map(|l| self.table(&named(l)))
             .find(|t| !too_wide(t));

@@ -161,10 +161,10 @@ impl LineChart {
         let mut builder = ChartBuilder::on(area);
         builder
             .margin((10.0 * s) as u32)
-            .x_label_area_size((40.0 * s) as u32)
-            .y_label_area_size((60.0 * s) as u32);
+            .x_label_area_size((48.0 * s) as u32)
+            .y_label_area_size((70.0 * s) as u32);
         if !self.title.is_empty() {
-            builder.caption(&self.title, (FAMILY, 18.0 * s));
+            builder.caption(&self.title, (FAMILY, 22.0 * s));
         }
         let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
         chart
@@ -175,8 +175,8 @@ impl LineChart {
             .y_labels(6)
             .x_label_formatter(&|v| art::fmt_num(*v))
             .y_label_formatter(&|v| art::fmt_num(*v))
-            .label_style((FAMILY, 12.0 * s))
-            .axis_desc_style((FAMILY, 13.0 * s))
+            .label_style((FAMILY, 15.0 * s))
+            .axis_desc_style((FAMILY, 16.0 * s))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(210, 210, 210))
             .draw()?;
@@ -220,13 +220,39 @@ impl LineChart {
         if self.series.iter().any(|s| !s.name.is_empty()) {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(self.legend_corner())
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(180, 180, 180))
-                .label_font((FAMILY, 13.0 * s))
+                .label_font((FAMILY, 16.0 * s))
                 .draw()?;
         }
         Ok(())
+    }
+
+    /// The corner whose quarter of the plot holds the fewest points, so the legend
+    /// hides as little data as possible (falling loss: top right; rising accuracy: bottom).
+    fn legend_corner(&self) -> SeriesLabelPosition {
+        let ((x0, x1), (y0, y1)) = self.ranges();
+        let count = |right: bool, top: bool| {
+            self.finite_points()
+                .filter(|(x, y)| {
+                    let fx = (x - x0) / (x1 - x0);
+                    let fy = (y - y0) / (y1 - y0);
+                    (if right { fx > 0.6 } else { fx < 0.4 })
+                        && (if top { fy > 0.6 } else { fy < 0.4 })
+                })
+                .count()
+        };
+        [
+            (SeriesLabelPosition::UpperRight, count(true, true)),
+            (SeriesLabelPosition::LowerRight, count(true, false)),
+            (SeriesLabelPosition::UpperLeft, count(false, true)),
+            (SeriesLabelPosition::LowerLeft, count(false, false)),
+        ]
+        .into_iter()
+        .min_by_key(|(_, n)| *n)
+        .map(|(corner, _)| corner)
+        .unwrap_or(SeriesLabelPosition::UpperRight)
     }
 
     /// Braille art `width` chars wide with a plot area `rows` chars high.
@@ -280,7 +306,7 @@ impl LineChart {
         if !self.title.is_empty() {
             out.push(art::truncate(&self.title, width));
         }
-        if !self.y_label.is_empty() {
+        if !self.y_label.is_empty() && self.y_label != self.title {
             out.push(art::truncate(&self.y_label, width));
         }
         for (r, row) in canvas.rows().into_iter().enumerate() {
