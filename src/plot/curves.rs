@@ -132,7 +132,7 @@ impl Draw for Curves {
             area.clone()
         } else {
             let s = line::font_scale(area);
-            area.titled(&self.title, (FAMILY, 20.0 * s))?
+            area.titled(&self.title, (FAMILY, 24.0 * s))?
         };
         let panels = self.panels();
         for (panel, part) in panels.iter().zip(area.split_evenly((1, panels.len()))) {

@@ -149,7 +149,7 @@ impl Matrix<'_> {
         let area = titled(area, self.title, s)?;
         let (w, h) = area.dim_in_pixel();
         let (w, h) = (f64::from(w), f64::from(h));
-        let label_px = 12.0 * s;
+        let label_px = 15.0 * s;
         let char_w = label_px * 0.6;
         // Room for the longest row label (capped), the axis titles and the column labels.
         let longest = self
@@ -253,7 +253,7 @@ fn titled<DB: DrawingBackend>(
     if title.is_empty() {
         Ok(area.clone())
     } else {
-        area.titled(title, (FAMILY, 18.0 * s))
+        area.titled(title, (FAMILY, 22.0 * s))
     }
 }
 
