@@ -123,14 +123,11 @@ impl Draw for AttentionMap {
                 .collect();
             out.push(format!("{} {row}", art::pad(label, lw, true)));
         }
-        let keys: Vec<String> = (0..self.cols)
-            .map(|c| format!("{c}={}", Self::label(&self.col_labels, c)))
+        // Column labels do not fit over 1–2 char columns: list them below instead.
+        let keys: Vec<String> = std::iter::once("keys:".to_string())
+            .chain((0..self.cols).map(|c| format!("{c}={}", Self::label(&self.col_labels, c))))
             .collect();
         out.push(String::new());
-        out.extend(art::wrap(
-            &[format!("keys (columns, left to right):")],
-            width,
-        ));
         out.extend(art::wrap(&keys, width));
         out.push(format!(
             "scale: ' '={}  █={}",
