@@ -392,3 +392,13 @@ fn plot_handles_empty_and_degenerate_data() {
         assert!(plot.text(30).lines().all(|l| l.chars().count() <= 30));
     }
 }
+
+#[test]
+fn plot_inputs_take_f32_as_well_as_f64() {
+    let loss32 = [0.9f32, 0.5, 0.25];
+    let mut c = Curves::new().add("loss", &loss32);
+    c.push("loss", 0.125f32);
+    assert_eq!(c.series[0].1, vec![0.9f32 as f64, 0.5, 0.25, 0.125]);
+    let chart = LineChart::new().line("a", &[0.0f32, 1.0], &[2.0f64, 3.0]);
+    assert_eq!(chart.series[0].points, vec![(0.0, 2.0), (1.0, 3.0)]);
+}

@@ -57,18 +57,20 @@ impl Curves {
         self
     }
 
-    /// Adds (or replaces) a whole series.
-    pub fn add(mut self, name: impl Into<String>, values: &[f64]) -> Self {
+    /// Adds (or replaces) a whole series; f32 or f64 values.
+    pub fn add<T: Copy + Into<f64>>(mut self, name: impl Into<String>, values: &[T]) -> Self {
         let name = name.into();
+        let values: Vec<f64> = values.iter().map(|&v| v.into()).collect();
         match self.series.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, v)) => *v = values.to_vec(),
-            None => self.series.push((name, values.to_vec())),
+            Some((_, v)) => *v = values,
+            None => self.series.push((name, values)),
         }
         self
     }
 
     /// Appends one epoch's value to the named series, creating it if needed.
-    pub fn push(&mut self, name: &str, value: f64) {
+    pub fn push(&mut self, name: &str, value: impl Into<f64>) {
+        let value = value.into();
         match self.series.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) => v.push(value),
             None => self.series.push((name.to_string(), vec![value])),

@@ -99,18 +99,28 @@ impl LineChart {
     }
 
     /// Adds a line through `(xs[i], ys[i])`; extra values in the longer slice are ignored.
-    pub fn line(self, name: impl Into<String>, xs: &[f64], ys: &[f64]) -> Self {
+    pub fn line<X: Copy + Into<f64>, Y: Copy + Into<f64>>(
+        self,
+        name: impl Into<String>,
+        xs: &[X],
+        ys: &[Y],
+    ) -> Self {
         self.with_series(name.into(), zip(xs, ys), SeriesKind::Line)
     }
 
     /// Adds a line through `(i, ys[i])` for i = 0, 1, …
-    pub fn line_y(self, name: impl Into<String>, ys: &[f64]) -> Self {
+    pub fn line_y<Y: Copy + Into<f64>>(self, name: impl Into<String>, ys: &[Y]) -> Self {
         let xs: Vec<f64> = (0..ys.len()).map(|i| i as f64).collect();
         self.line(name, &xs, ys)
     }
 
     /// Adds unjoined points.
-    pub fn scatter(self, name: impl Into<String>, xs: &[f64], ys: &[f64]) -> Self {
+    pub fn scatter<X: Copy + Into<f64>, Y: Copy + Into<f64>>(
+        self,
+        name: impl Into<String>,
+        xs: &[X],
+        ys: &[Y],
+    ) -> Self {
         self.with_series(name.into(), zip(xs, ys), SeriesKind::Scatter)
     }
 
@@ -379,8 +389,11 @@ fn tag(i: usize) -> char {
     char::from(TAGS[i % TAGS.len()])
 }
 
-fn zip(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
-    xs.iter().copied().zip(ys.iter().copied()).collect()
+fn zip<X: Copy + Into<f64>, Y: Copy + Into<f64>>(xs: &[X], ys: &[Y]) -> Vec<(f64, f64)> {
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| (x.into(), y.into()))
+        .collect()
 }
 
 /// Min and max of `values`; a unit range around a single value, 0..1 when empty.
