@@ -402,3 +402,16 @@ fn plot_inputs_take_f32_as_well_as_f64() {
     let chart = LineChart::new().line("a", &[0.0f32, 1.0], &[2.0f64, 3.0]);
     assert_eq!(chart.series[0].points, vec![(0.0, 2.0), (1.0, 3.0)]);
 }
+
+#[test]
+fn plot_image_grid_svg_stays_small_for_a_batch_of_digits() {
+    // 64 digit-like pictures: only strokes become SVG shapes, not every pixel.
+    let batch: Vec<f32> = (0..64)
+        .flat_map(|i| ring(28, (i % 5) as f64 - 2.0))
+        .collect();
+    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let svg = ImageGrid::from_batch(28, 28, &batch, &labels, &labels).svg(640, 640);
+    let naive = 64 * 28 * 28 * 80; // one ~80-byte <rect> per pixel
+    assert!(svg.len() < naive / 5, "SVG of {} bytes", svg.len());
+    svg_texts(&svg);
+}

@@ -50,7 +50,7 @@ impl Tiles<'_> {
         let gr = self.tiles.len().div_ceil(gc).max(1);
         let (tile_w, tile_h) = (f64::from(w) / gc as f64, f64::from(h) / gr as f64);
         let has_titles = self.tiles.iter().any(|t| !t.title.is_empty());
-        let font_px = (tile_h * 0.14).min(14.0 * s).max(8.0);
+        let font_px = (tile_h * 0.14).min(16.0 * s).max(10.0);
         let title_h = if has_titles && tile_w > 24.0 {
             font_px * 1.4
         } else {
@@ -267,25 +267,46 @@ fn cells<DB: DrawingBackend>(
     colour: impl Fn(usize, usize) -> RGBColor,
 ) -> DrawResult<DB> {
     let edge = |origin: f64, size: f64, i: usize| (origin + size * i as f64).round() as i32;
-    // One background rectangle, then only cells that differ from it.
-    let background = colour(0, 0);
-    let (x1, y1) = (edge(x0, cw, cols), edge(y0, ch, rows));
+    // One rectangle in the commonest colour, then only runs of other colours on top:
+    // keeps SVG small for images that are mostly background.
+    let grid: Vec<RGBColor> = (0..rows * cols)
+        .map(|i| colour(i / cols, i % cols))
+        .collect();
+    let background = commonest(&grid);
     area.draw(&Rectangle::new(
-        [(edge(x0, cw, 0), edge(y0, ch, 0)), (x1, y1)],
+        [
+            (edge(x0, cw, 0), edge(y0, ch, 0)),
+            (edge(x0, cw, cols), edge(y0, ch, rows)),
+        ],
         background.filled(),
     ))?;
     for r in 0..rows {
-        for c in 0..cols {
-            let fill = colour(r, c);
-            if fill == background {
-                continue;
+        let row = &grid[r * cols..(r + 1) * cols];
+        let mut c = 0;
+        while c < cols {
+            let fill = row[c];
+            let run = row[c..].iter().take_while(|&&f| f == fill).count();
+            if fill != background {
+                let corners = [
+                    (edge(x0, cw, c), edge(y0, ch, r)),
+                    (edge(x0, cw, c + run), edge(y0, ch, r + 1)),
+                ];
+                area.draw(&Rectangle::new(corners, fill.filled()))?;
             }
-            let corners = [
-                (edge(x0, cw, c), edge(y0, ch, r)),
-                (edge(x0, cw, c + 1), edge(y0, ch, r + 1)),
-            ];
-            area.draw(&Rectangle::new(corners, fill.filled()))?;
+            c += run;
         }
     }
     Ok(())
+}
+
+/// The most frequent colour (the last of equals on ties); black for an empty grid.
+fn commonest(colours: &[RGBColor]) -> RGBColor {
+    let mut counts: std::collections::HashMap<(u8, u8, u8), usize> = Default::default();
+    for &RGBColor(r, g, b) in colours {
+        *counts.entry((r, g, b)).or_default() += 1;
+    }
+    let best = colours
+        .iter()
+        .max_by_key(|RGBColor(r, g, b)| counts[&(*r, *g, *b)]);
+    best.copied().unwrap_or(BLACK)
 }

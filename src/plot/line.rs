@@ -380,7 +380,8 @@ pub(crate) fn text_rows(width: usize) -> usize {
 /// Font and stroke scale for an area, so small images keep proportionate text.
 pub(crate) fn font_scale<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> f64 {
     let (w, h) = area.dim_in_pixel();
-    (f64::from(w.min(h)) / 400.0).clamp(0.6, 2.5)
+    // Below 0.8 the embedded font rasterises too small to read.
+    (f64::from(w.min(h)) / 400.0).clamp(0.8, 2.5)
 }
 
 /// The legend tag of series `i` in text art: 1–9, then letters.
