@@ -7,9 +7,11 @@
 //! Start with [`prelude`]: `use ferrolab::prelude::*;` brings the layers, models and dfdx in.
 
 pub mod data;
+pub mod display;
 pub mod error;
 pub mod models;
 pub mod nn;
+pub mod plot;
 pub mod prelude;
 pub mod summary;
 
