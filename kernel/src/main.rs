@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "ferrolab", version, about = "Learn deep learning hands-on in Rust")]
+#[command(
+    name = "ferrolab",
+    version,
+    about = "Learn deep learning hands-on in Rust"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -38,9 +38,15 @@ fn execute_result_and_iopub_order_and_counts() {
     let (reply, iopub) = k.execute("1+1");
     assert_eq!(reply.content["status"], "ok");
     assert_eq!(reply.content["execution_count"], 1);
-    assert_eq!(types(&iopub), ["status", "execute_input", "execute_result", "status"]);
+    assert_eq!(
+        types(&iopub),
+        ["status", "execute_input", "execute_result", "status"]
+    );
     assert_eq!(iopub[0].content["execution_state"], "busy");
-    assert_eq!(iopub[1].content, json!({"code": "1+1", "execution_count": 1}));
+    assert_eq!(
+        iopub[1].content,
+        json!({"code": "1+1", "execution_count": 1})
+    );
     assert_eq!(iopub[2].content["data"]["text/plain"], "2");
     assert_eq!(iopub[2].content["execution_count"], 1);
     assert_eq!(iopub[3].content["execution_state"], "idle");
@@ -49,9 +55,15 @@ fn execute_result_and_iopub_order_and_counts() {
     assert_eq!(reply.content["execution_count"], 2);
 
     // Not stored: the count does not move; silent: no outputs at all.
-    let (reply, _) = k.request("execute_request", json!({"code": "3", "store_history": false}));
+    let (reply, _) = k.request(
+        "execute_request",
+        json!({"code": "3", "store_history": false}),
+    );
     assert_eq!(reply.content["execution_count"], 2);
-    let (reply, iopub) = k.request("execute_request", json!({"code": "print(\"x\")", "silent": true}));
+    let (reply, iopub) = k.request(
+        "execute_request",
+        json!({"code": "print(\"x\")", "silent": true}),
+    );
     assert_eq!(reply.content["status"], "ok");
     assert_eq!(types(&iopub), ["status", "status"]);
     let (reply, _) = k.execute("4");
@@ -62,23 +74,51 @@ fn execute_result_and_iopub_order_and_counts() {
 fn streams_in_order() {
     let k = Kernel::start();
     let (_, iopub) = k.execute("print(\"hello, world\")\neprint(\"oops\")\nprint(\"again\")");
-    assert_eq!(types(&iopub), ["status", "execute_input", "stream", "stream", "stream", "status"]);
-    assert_eq!(iopub[2].content, json!({"name": "stdout", "text": "hello, world\n"}));
-    assert_eq!(iopub[3].content, json!({"name": "stderr", "text": "oops\n"}));
+    assert_eq!(
+        types(&iopub),
+        [
+            "status",
+            "execute_input",
+            "stream",
+            "stream",
+            "stream",
+            "status"
+        ]
+    );
+    assert_eq!(
+        iopub[2].content,
+        json!({"name": "stdout", "text": "hello, world\n"})
+    );
+    assert_eq!(
+        iopub[3].content,
+        json!({"name": "stderr", "text": "oops\n"})
+    );
     assert_eq!(iopub[4].content["text"], "again\n");
 }
 
 #[test]
 fn display_update_and_clear() {
     let k = Kernel::start();
-    let (_, iopub) = k.execute(":display #d1 <b>first</b>\n:update #d1 second\n:clear wait\n:display plain");
+    let (_, iopub) =
+        k.execute(":display #d1 <b>first</b>\n:update #d1 second\n:clear wait\n:display plain");
     assert_eq!(
         types(&iopub),
-        ["status", "execute_input", "display_data", "update_display_data", "clear_output", "display_data", "status"]
+        [
+            "status",
+            "execute_input",
+            "display_data",
+            "update_display_data",
+            "clear_output",
+            "display_data",
+            "status"
+        ]
     );
     let d = &iopub[2].content;
     assert_eq!(d["data"]["text/plain"], "<b>first</b>");
-    assert_eq!(d["data"]["text/html"], "<pre>&lt;b&gt;first&lt;/b&gt;</pre>");
+    assert_eq!(
+        d["data"]["text/html"],
+        "<pre>&lt;b&gt;first&lt;/b&gt;</pre>"
+    );
     assert_eq!(d["transient"]["display_id"], "d1");
     assert_eq!(d["metadata"], json!({}));
     assert_eq!(iopub[3].content["transient"]["display_id"], "d1");
@@ -97,7 +137,10 @@ fn errors_reach_reply_and_iopub() {
     assert_eq!(c["evalue"], "boom");
     assert!(c["traceback"].as_array().is_some_and(|t| !t.is_empty()));
     assert_eq!(c["execution_count"], 1);
-    assert_eq!(types(&iopub), ["status", "execute_input", "stream", "error", "status"]);
+    assert_eq!(
+        types(&iopub),
+        ["status", "execute_input", "stream", "error", "status"]
+    );
     assert_eq!(iopub[3].content["ename"], "panic");
 
     let (reply, _) = k.execute(":no-such-command");
@@ -112,21 +155,39 @@ fn errors_reach_reply_and_iopub() {
 fn native_commands() {
     let k = Kernel::start();
     let (_, iopub) = k.execute(":help");
-    let text = iopub[2].content["data"]["text/plain"].as_str().unwrap().to_string();
-    for cmd in [":help", ":version", ":display", ":update", ":clear", ":sleep", ":touch"] {
+    let text = iopub[2].content["data"]["text/plain"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for cmd in [
+        ":help", ":version", ":display", ":update", ":clear", ":sleep", ":touch",
+    ] {
         assert!(text.contains(cmd), "{cmd} missing from {text}");
     }
     let (_, iopub) = k.execute(":version");
-    assert_eq!(iopub[2].content["data"]["text/plain"], format!("ferrolab {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        iopub[2].content["data"]["text/plain"],
+        format!("ferrolab {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn is_complete_statuses() {
     let k = Kernel::start();
-    let status = |code: &str| k.request("is_complete_request", json!({ "code": code })).0.content;
+    let status = |code: &str| {
+        k.request("is_complete_request", json!({ "code": code }))
+            .0
+            .content
+    };
     assert_eq!(status("1 + 1"), json!({"status": "complete"}));
-    assert_eq!(status("fn f() {"), json!({"status": "incomplete", "indent": "    "}));
-    assert_eq!(status("let s = r#\"open"), json!({"status": "incomplete", "indent": ""}));
+    assert_eq!(
+        status("fn f() {"),
+        json!({"status": "incomplete", "indent": "    "})
+    );
+    assert_eq!(
+        status("let s = r#\"open"),
+        json!({"status": "incomplete", "indent": ""})
+    );
     assert_eq!(status("(]"), json!({"status": "invalid"}));
     assert_eq!(status(":help"), json!({"status": "complete"}));
 }
@@ -135,21 +196,39 @@ fn is_complete_statuses() {
 fn complete_and_inspect() {
     let k = Kernel::start();
     k.execute("let counter = 1");
-    let (reply, _) = k.request("complete_request", json!({"code": "1 + cou", "cursor_pos": 7}));
+    let (reply, _) = k.request(
+        "complete_request",
+        json!({"code": "1 + cou", "cursor_pos": 7}),
+    );
     let c = &reply.content;
     assert_eq!(c["status"], "ok");
     assert_eq!(c["matches"], json!(["counter"]));
-    assert_eq!((c["cursor_start"].as_u64(), c["cursor_end"].as_u64()), (Some(4), Some(7)));
+    assert_eq!(
+        (c["cursor_start"].as_u64(), c["cursor_end"].as_u64()),
+        (Some(4), Some(7))
+    );
     // Cursor positions count chars, not bytes.
-    let (reply, _) = k.request("complete_request", json!({"code": "é + :he", "cursor_pos": 7}));
+    let (reply, _) = k.request(
+        "complete_request",
+        json!({"code": "é + :he", "cursor_pos": 7}),
+    );
     assert_eq!(reply.content["matches"], json!([":help"]));
     assert_eq!(reply.content["cursor_start"], 4);
 
-    let (reply, _) = k.request("inspect_request", json!({"code": "print(\"x\")", "cursor_pos": 3, "detail_level": 0}));
+    let (reply, _) = k.request(
+        "inspect_request",
+        json!({"code": "print(\"x\")", "cursor_pos": 3, "detail_level": 0}),
+    );
     assert_eq!(reply.content["status"], "ok");
     assert_eq!(reply.content["found"], true);
-    assert!(reply.content["data"]["text/plain"].as_str().unwrap().contains("stdout"));
-    let (reply, _) = k.request("inspect_request", json!({"code": "nothing", "cursor_pos": 2}));
+    assert!(reply.content["data"]["text/plain"]
+        .as_str()
+        .unwrap()
+        .contains("stdout"));
+    let (reply, _) = k.request(
+        "inspect_request",
+        json!({"code": "nothing", "cursor_pos": 2}),
+    );
     assert_eq!(reply.content["found"], false);
     assert_eq!(reply.content["data"], json!({}));
 }
@@ -160,17 +239,30 @@ fn history_tail_range_search_and_persistence() {
     for code in ["1+1", "print(\"a\")", "1+1", "2*3"] {
         k.execute(code);
     }
-    let history = |k: &Kernel, content| k.request("history_request", content).0.content["history"].clone();
-    let tail = history(&k, json!({"hist_access_type": "tail", "n": 2, "output": false, "raw": true}));
+    let history =
+        |k: &Kernel, content| k.request("history_request", content).0.content["history"].clone();
+    let tail = history(
+        &k,
+        json!({"hist_access_type": "tail", "n": 2, "output": false, "raw": true}),
+    );
     assert_eq!(tail, json!([[1, 3, "1+1"], [1, 4, "2*3"]]));
     let range = history(
         &k,
         json!({"hist_access_type": "range", "session": 0, "start": 1, "stop": 3, "output": true, "raw": true}),
     );
-    assert_eq!(range, json!([[1, 1, ["1+1", "2"]], [1, 2, ["print(\"a\")", null]]]));
-    let search = history(&k, json!({"hist_access_type": "search", "pattern": "1+*", "unique": true}));
+    assert_eq!(
+        range,
+        json!([[1, 1, ["1+1", "2"]], [1, 2, ["print(\"a\")", null]]])
+    );
+    let search = history(
+        &k,
+        json!({"hist_access_type": "search", "pattern": "1+*", "unique": true}),
+    );
     assert_eq!(search, json!([[1, 3, "1+1"]]));
-    let search = history(&k, json!({"hist_access_type": "search", "pattern": "*(?a?)", "n": 5}));
+    let search = history(
+        &k,
+        json!({"hist_access_type": "search", "pattern": "*(?a?)", "n": 5}),
+    );
     assert_eq!(search, json!([[1, 2, "print(\"a\")"]]));
 
     // A second kernel on the same file sees the first session.
@@ -182,7 +274,10 @@ fn history_tail_range_search_and_persistence() {
     k2.execute("5");
     let tail = history(&k2, json!({"hist_access_type": "tail", "n": 2}));
     assert_eq!(tail, json!([[1, 4, "2*3"], [2, 1, "5"]]));
-    let previous = history(&k2, json!({"hist_access_type": "range", "session": -1, "start": 1}));
+    let previous = history(
+        &k2,
+        json!({"hist_access_type": "range", "session": -1, "start": 1}),
+    );
     assert_eq!(previous.as_array().unwrap().len(), 4);
 }
 
@@ -224,10 +319,15 @@ fn sigint_interrupts_and_does_not_kill() {
     let mut k = Kernel::start();
     let id = k.send(&k.shell, "execute_request", json!({"code": ":sleep 60"}));
     std::thread::sleep(Duration::from_millis(300));
-    let status = std::process::Command::new("kill").args(["-INT", &k.child.id().to_string()]).status();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &k.child.id().to_string()])
+        .status();
     assert!(status.unwrap().success());
     assert_eq!(k.reply(&k.shell, &id).content["status"], "error");
-    assert!(k.child.try_wait().unwrap().is_none(), "kernel died on SIGINT");
+    assert!(
+        k.child.try_wait().unwrap().is_none(),
+        "kernel died on SIGINT"
+    );
     assert_eq!(k.execute("1").0.content["status"], "ok");
 }
 

@@ -10,7 +10,8 @@ use super::{Bundle, Event};
 use serde_json::Value;
 
 /// What a command body receives: its argument text and the event sink.
-pub type CommandFn = Box<dyn Fn(&str, &mut dyn FnMut(Event)) -> Result<(), CommandError> + Send + Sync>;
+pub type CommandFn =
+    Box<dyn Fn(&str, &mut dyn FnMut(Event)) -> Result<(), CommandError> + Send + Sync>;
 
 /// A failure a command reports; the engine turns it into an [`Event::Error`].
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +65,20 @@ impl CommandRegistry {
     }
 
     /// Adds a command; a later registration of the same name replaces the earlier.
-    pub fn register(&mut self, name: &'static str, args: &'static str, help: &'static str, run: CommandFn) {
+    pub fn register(
+        &mut self,
+        name: &'static str,
+        args: &'static str,
+        help: &'static str,
+        run: CommandFn,
+    ) {
         self.commands.retain(|c| c.name != name);
-        self.commands.push(Command { name, args, help, run });
+        self.commands.push(Command {
+            name,
+            args,
+            help,
+            run,
+        });
     }
 
     /// Every command name with its colon, `:help` included, for completion.
@@ -114,7 +126,10 @@ impl CommandRegistry {
 
     fn help(&self, args: &str, sink: &mut dyn FnMut(Event)) -> Result<(), ()> {
         let text = if args.is_empty() {
-            let mut lines = vec!["Commands:".to_string(), format!("  {}", self.help_for("help").unwrap())];
+            let mut lines = vec![
+                "Commands:".to_string(),
+                format!("  {}", self.help_for("help").unwrap()),
+            ];
             lines.extend(self.commands.iter().map(|c| format!("  {}", describe(c))));
             lines.join("\n")
         } else {
@@ -147,8 +162,14 @@ fn describe(c: &Command) -> String {
 /// A bundle with the same text as `text/plain` and, escaped, as `text/html`.
 pub fn text_and_html(text: &str) -> Bundle {
     let mut bundle = super::plain(text);
-    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    bundle.insert("text/html".into(), Value::String(format!("<pre>{escaped}</pre>")));
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    bundle.insert(
+        "text/html".into(),
+        Value::String(format!("<pre>{escaped}</pre>")),
+    );
     bundle
 }
 
@@ -167,7 +188,9 @@ mod tests {
         let mut registry = CommandRegistry::standard();
         registry.register("extra", "X", "An extra command", Box::new(|_, _| Ok(())));
         let events = run(&registry, ":help");
-        let Event::Result(bundle) = &events[0] else { panic!("{events:?}") };
+        let Event::Result(bundle) = &events[0] else {
+            panic!("{events:?}")
+        };
         let text = bundle["text/plain"].as_str().unwrap();
         for name in [":help", ":version", ":extra X"] {
             assert!(text.contains(name), "{text}");
@@ -178,7 +201,13 @@ mod tests {
     fn version_and_unknown() {
         let registry = CommandRegistry::standard();
         let events = run(&registry, ":version");
-        assert_eq!(events, vec![Event::Result(super::super::plain(format!("ferrolab {}", env!("CARGO_PKG_VERSION"))))]);
+        assert_eq!(
+            events,
+            vec![Event::Result(super::super::plain(format!(
+                "ferrolab {}",
+                env!("CARGO_PKG_VERSION")
+            )))]
+        );
         let events = run(&registry, ":nope 1 2");
         assert!(matches!(&events[0], Event::Error { evalue, .. } if evalue.contains(":nope")));
         let events = run(&registry, ":help nope");

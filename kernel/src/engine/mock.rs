@@ -9,6 +9,7 @@
 //! `:touch`). The last line's value, if it is an expression, is the result.
 //! It is not Rust and not meant to grow: anything richer belongs to evcxr.
 
+use super::arith::{self, EvalError};
 use super::commands::{text_and_html, CommandError, CommandRegistry};
 use super::{
     char_to_byte, lexical, plain, rust_language_info, Bundle, Completeness, Completions, Engine,
@@ -21,9 +22,18 @@ use std::time::{Duration, Instant};
 
 /// The builtins the language knows, with the text `inspect` shows for them.
 const BUILTINS: &[(&str, &str)] = &[
-    ("print", "print(\"text\"): write text and a newline to stdout"),
-    ("eprint", "eprint(\"text\"): write text and a newline to stderr"),
-    ("panic", "panic(\"message\"): fail the cell with a `panic` error"),
+    (
+        "print",
+        "print(\"text\"): write text and a newline to stdout",
+    ),
+    (
+        "eprint",
+        "eprint(\"text\"): write text and a newline to stderr",
+    ),
+    (
+        "panic",
+        "panic(\"message\"): fail the cell with a `panic` error",
+    ),
 ];
 
 pub struct MockEngine {
@@ -63,7 +73,11 @@ impl MockEngine {
         if let Some(text) = call_arg(line, "panic") {
             return Err(error("panic", &text));
         }
-        let vars = self.variables.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let vars = self
+            .variables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(rest) = line.strip_prefix("let ") {
             let (name, expr) = rest
                 .split_once('=')
@@ -72,14 +86,14 @@ impl MockEngine {
             if !is_ident(name) {
                 return Err(error("SyntaxError", &format!("`{name}` is not a name")));
             }
-            let value = eval(expr, &vars)?;
+            let value = arith::eval(expr, &vars).map_err(from_eval)?;
             self.variables
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(name.to_string(), value);
             return Ok(None);
         }
-        eval(line, &vars).map(Some)
+        arith::eval(line, &vars).map(Some).map_err(from_eval)
     }
 }
 
@@ -123,7 +137,9 @@ impl Engine for MockEngine {
         let before = &code[..end];
         let start = before
             .rfind(|c: char| !(c == '_' || c == ':' || c.is_alphanumeric()))
-            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+            .map_or(0, |i| {
+                i + before[i..].chars().next().map_or(1, char::len_utf8)
+            });
         let prefix = &before[start..];
         let mut candidates: Vec<String> = if prefix.starts_with(':') {
             self.commands.names()
@@ -150,7 +166,9 @@ impl Engine for MockEngine {
         let at = char_to_byte(code, cursor);
         let is_word = |c: char| c == '_' || c == ':' || c.is_alphanumeric();
         let start = code[..at].rfind(|c| !is_word(c)).map_or(0, |i| i + 1);
-        let end = code[at..].find(|c| !is_word(c)).map_or(code.len(), |i| at + i);
+        let end = code[at..]
+            .find(|c| !is_word(c))
+            .map_or(code.len(), |i| at + i);
         let word = code.get(start..end)?;
         if let Some(name) = word.strip_prefix(':') {
             return self.commands.help_for(name).map(plain);
@@ -181,7 +199,10 @@ impl Engine for MockEngine {
 
     fn shutdown(&self, _restart: bool) {
         self.interrupt();
-        self.variables.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.variables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -284,126 +305,25 @@ fn call_arg(line: &str, name: &str) -> Option<String> {
     Some(body.replace("\\n", "\n").replace("\\\"", "\""))
 }
 
-fn is_ident(s: &str) -> bool {
+pub(crate) fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+fn from_eval(e: EvalError) -> Event {
+    error(e.ename, &e.evalue)
 }
 
 fn error(ename: &str, evalue: &str) -> Event {
     Event::Error {
         ename: ename.into(),
         evalue: evalue.into(),
-        traceback: vec![format!("{ename}: {evalue}"), "  at line 1 of the cell".into()],
+        traceback: vec![
+            format!("{ename}: {evalue}"),
+            "  at line 1 of the cell".into(),
+        ],
     }
-}
-
-/// Evaluates an integer expression: `+ - * / %`, unary minus, parentheses,
-/// literals and variables; overflow and division by zero are errors.
-fn eval(expr: &str, vars: &BTreeMap<String, i64>) -> Result<i64, Event> {
-    let tokens = tokenize(expr.trim().trim_end_matches(';'))?;
-    let mut parser = Parser { tokens, pos: 0, vars };
-    let value = parser.sum()?;
-    if parser.pos != parser.tokens.len() {
-        return Err(error("SyntaxError", &format!("unexpected `{}`", parser.tokens[parser.pos])));
-    }
-    Ok(value)
-}
-
-fn tokenize(s: &str) -> Result<Vec<String>, Event> {
-    let mut tokens = Vec::new();
-    let mut chars = s.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if c.is_alphanumeric() || c == '_' {
-            let mut word = String::new();
-            while let Some(&c) = chars.peek().filter(|c| c.is_alphanumeric() || **c == '_') {
-                word.push(c);
-                chars.next();
-            }
-            tokens.push(word);
-        } else if "+-*/%()".contains(c) {
-            tokens.push(c.to_string());
-            chars.next();
-        } else {
-            return Err(error("SyntaxError", &format!("unexpected character `{c}`")));
-        }
-    }
-    Ok(tokens)
-}
-
-struct Parser<'a> {
-    tokens: Vec<String>,
-    pos: usize,
-    vars: &'a BTreeMap<String, i64>,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<&str> {
-        self.tokens.get(self.pos).map(String::as_str)
-    }
-
-    fn sum(&mut self) -> Result<i64, Event> {
-        let mut value = self.product()?;
-        while let Some(op @ ("+" | "-")) = self.peek() {
-            let op = op.to_string();
-            self.pos += 1;
-            let rhs = self.product()?;
-            value = if op == "+" { value.checked_add(rhs) } else { value.checked_sub(rhs) }
-                .ok_or_else(overflow)?;
-        }
-        Ok(value)
-    }
-
-    fn product(&mut self) -> Result<i64, Event> {
-        let mut value = self.unary()?;
-        while let Some(op @ ("*" | "/" | "%")) = self.peek() {
-            let op = op.to_string();
-            self.pos += 1;
-            let rhs = self.unary()?;
-            if op != "*" && rhs == 0 {
-                return Err(error("ArithmeticError", "attempt to divide by zero"));
-            }
-            value = match op.as_str() {
-                "*" => value.checked_mul(rhs),
-                "/" => value.checked_div(rhs),
-                _ => value.checked_rem(rhs),
-            }
-            .ok_or_else(overflow)?;
-        }
-        Ok(value)
-    }
-
-    fn unary(&mut self) -> Result<i64, Event> {
-        let token = self.peek().map(str::to_string);
-        self.pos += 1;
-        match token.as_deref() {
-            Some("-") => self.unary()?.checked_neg().ok_or_else(overflow),
-            Some("(") => {
-                let value = self.sum()?;
-                if self.peek() != Some(")") {
-                    return Err(error("SyntaxError", "expected `)`"));
-                }
-                self.pos += 1;
-                Ok(value)
-            }
-            Some(t) if t.chars().all(|c| c.is_ascii_digit()) => {
-                t.parse().map_err(|_| overflow())
-            }
-            Some(t) if is_ident(t) => self
-                .vars
-                .get(t)
-                .copied()
-                .ok_or_else(|| error("NameError", &format!("`{t}` is not defined"))),
-            Some(t) => Err(error("SyntaxError", &format!("unexpected `{t}`"))),
-            None => Err(error("SyntaxError", "unexpected end of expression")),
-        }
-    }
-}
-
-fn overflow() -> Event {
-    error("ArithmeticError", "attempt to overflow")
 }
 
 #[cfg(test)]
@@ -420,15 +340,25 @@ mod tests {
     fn arithmetic_and_variables() {
         let engine = MockEngine::new();
         assert_eq!(run(&engine, "1+1"), vec![Event::Result(plain("2"))]);
-        assert_eq!(run(&engine, "let x = 2 * (3 + 4)\nx % 5 - -1"), vec![Event::Result(plain("5"))]);
-        assert!(matches!(&run(&engine, "1/0")[0], Event::Error { ename, .. } if ename == "ArithmeticError"));
-        assert!(matches!(&run(&engine, "y")[0], Event::Error { ename, .. } if ename == "NameError"));
+        assert_eq!(
+            run(&engine, "let x = 2 * (3 + 4)\nx % 5 - -1"),
+            vec![Event::Result(plain("5"))]
+        );
+        assert!(
+            matches!(&run(&engine, "1/0")[0], Event::Error { ename, .. } if ename == "ArithmeticError")
+        );
+        assert!(
+            matches!(&run(&engine, "y")[0], Event::Error { ename, .. } if ename == "NameError")
+        );
     }
 
     #[test]
     fn streams_and_errors_stop_the_cell() {
         let engine = MockEngine::new();
-        let events = run(&engine, "print(\"a\")\neprint(\"b\")\npanic(\"boom\")\nprint(\"never\")");
+        let events = run(
+            &engine,
+            "print(\"a\")\neprint(\"b\")\npanic(\"boom\")\nprint(\"never\")",
+        );
         assert_eq!(events[0], Event::stdout("a\n"));
         assert_eq!(events[1], Event::stderr("b\n"));
         assert!(matches!(&events[2], Event::Error { evalue, .. } if evalue == "boom"));

@@ -6,6 +6,7 @@
 //! the front ends. Only the native `:` commands and a mock language live here
 //! today; the evcxr-backed engine will implement the same trait.
 
+pub mod arith;
 pub mod commands;
 pub mod lexical;
 pub mod mock;

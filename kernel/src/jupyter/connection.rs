@@ -49,7 +49,10 @@ impl ConnectionInfo {
             bail!("unsupported transport `{}` (tcp or ipc)", info.transport);
         }
         if info.signature_scheme != "hmac-sha256" {
-            bail!("unsupported signature scheme `{}` (hmac-sha256)", info.signature_scheme);
+            bail!(
+                "unsupported signature scheme `{}` (hmac-sha256)",
+                info.signature_scheme
+            );
         }
         Ok(info)
     }

@@ -53,7 +53,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Kernel {
-    pub fn new(engine: Box<dyn Engine>, signer: Signer, iopub: mpsc::Sender<Outgoing>, history: History) -> Self {
+    pub fn new(
+        engine: Box<dyn Engine>,
+        signer: Signer,
+        iopub: mpsc::Sender<Outgoing>,
+        history: History,
+    ) -> Self {
         Self {
             engine,
             signer,
@@ -79,17 +84,36 @@ impl Kernel {
     }
 
     fn status(&self, parent: &Message, state: &'static str) {
-        self.publish(parent, "status", Status { execution_state: state });
+        self.publish(
+            parent,
+            "status",
+            Status {
+                execution_state: state,
+            },
+        );
     }
 }
 
 /// Handles one multipart message from `channel`, sending any reply through
 /// `reply`. Never panics on bad input.
-pub fn dispatch(kernel: &Kernel, channel: Channel, frames: Vec<Vec<u8>>, reply: &mut dyn FnMut(Message)) {
+pub fn dispatch(
+    kernel: &Kernel,
+    channel: Channel,
+    frames: Vec<Vec<u8>>,
+    reply: &mut dyn FnMut(Message),
+) {
     let msg = match Message::decode(frames, &kernel.signer) {
         Ok(msg) => msg,
-        Err(WireError::BadPart { ids, header, part, error }) => {
-            eprintln!("ferrolab kernel: malformed {} on {channel:?}: {part}: {error}", header.msg_type);
+        Err(WireError::BadPart {
+            ids,
+            header,
+            part,
+            error,
+        }) => {
+            eprintln!(
+                "ferrolab kernel: malformed {} on {channel:?}: {part}: {error}",
+                header.msg_type
+            );
             let msg = Message {
                 ids,
                 header: *header,
@@ -108,14 +132,21 @@ pub fn dispatch(kernel: &Kernel, channel: Channel, frames: Vec<Vec<u8>>, reply: 
             return;
         }
     };
-    around(kernel, &msg, reply, |msg| match handle(kernel, channel, msg) {
-        Ok(content) => content,
-        Err(error) => Some(to_value(error)),
+    around(kernel, &msg, reply, |msg| {
+        match handle(kernel, channel, msg) {
+            Ok(content) => content,
+            Err(error) => Some(to_value(error)),
+        }
     });
 }
 
 /// Publishes busy, runs `body`, sends its reply (if any), publishes idle.
-fn around(kernel: &Kernel, msg: &Message, reply: &mut dyn FnMut(Message), body: impl FnOnce(&Message) -> Option<Value>) {
+fn around(
+    kernel: &Kernel,
+    msg: &Message,
+    reply: &mut dyn FnMut(Message),
+    body: impl FnOnce(&Message) -> Option<Value>,
+) {
     kernel.status(msg, "busy");
     let content = body(msg);
     let msg_type = &msg.header.msg_type;
@@ -140,7 +171,8 @@ fn to_value(content: impl Serialize) -> Value {
 
 /// Decodes a request's content into its typed form.
 fn parse<T: DeserializeOwned>(msg: &Message) -> Result<T, ErrorReply> {
-    T::deserialize(&msg.content).map_err(|e| ErrorReply::new("MalformedMessage", format!("content: {e}")))
+    T::deserialize(&msg.content)
+        .map_err(|e| ErrorReply::new("MalformedMessage", format!("content: {e}")))
 }
 
 /// The reply content for one decoded request; `Ok(None)` for messages that
@@ -149,18 +181,27 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
     let content = match msg.header.msg_type.as_str() {
         "kernel_info_request" => to_value(kernel_info(kernel)),
         "execute_request" if channel == Channel::Control => {
-            return Err(ErrorReply::new("WrongChannel", "execute_request belongs on the shell channel"));
+            return Err(ErrorReply::new(
+                "WrongChannel",
+                "execute_request belongs on the shell channel",
+            ));
         }
         "execute_request" => to_value(execute(kernel, msg, parse(msg)?)),
         "is_complete_request" => {
             let req: IsCompleteRequest = parse(msg)?;
             to_value(match kernel.engine.is_complete(&req.code) {
-                Completeness::Complete => IsCompleteReply { status: "complete", indent: None },
+                Completeness::Complete => IsCompleteReply {
+                    status: "complete",
+                    indent: None,
+                },
                 Completeness::Incomplete(indent) => IsCompleteReply {
                     status: "incomplete",
                     indent: Some(indent),
                 },
-                Completeness::Invalid => IsCompleteReply { status: "invalid", indent: None },
+                Completeness::Invalid => IsCompleteReply {
+                    status: "invalid",
+                    indent: None,
+                },
             })
         }
         "complete_request" => {
@@ -176,7 +217,9 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
         }
         "inspect_request" => {
             let req: InspectRequest = parse(msg)?;
-            let data = kernel.engine.inspect(&req.code, req.cursor_pos, req.detail_level);
+            let data = kernel
+                .engine
+                .inspect(&req.code, req.cursor_pos, req.detail_level);
             to_value(InspectReply {
                 status: "ok",
                 found: data.is_some(),
@@ -187,11 +230,17 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
         "history_request" => {
             let req: HistoryRequest = parse(msg)?;
             let history = lock(&kernel.history).query(&req);
-            to_value(HistoryReply { status: "ok", history })
+            to_value(HistoryReply {
+                status: "ok",
+                history,
+            })
         }
         "comm_info_request" => {
             let _: CommInfoRequest = parse(msg)?;
-            to_value(CommInfoReply { status: "ok", comms: Map::new() })
+            to_value(CommInfoReply {
+                status: "ok",
+                comms: Map::new(),
+            })
         }
         "interrupt_request" => {
             kernel.engine.interrupt();
@@ -202,10 +251,16 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
             kernel.engine.interrupt();
             kernel.engine.shutdown(req.restart);
             kernel.shutting_down.store(true, Ordering::SeqCst);
-            to_value(ShutdownReply { status: "ok", restart: req.restart })
+            to_value(ShutdownReply {
+                status: "ok",
+                restart: req.restart,
+            })
         }
         other if other.ends_with("_request") => {
-            return Err(ErrorReply::new("UnknownMessageType", format!("`{other}` is not supported")));
+            return Err(ErrorReply::new(
+                "UnknownMessageType",
+                format!("`{other}` is not supported"),
+            ));
         }
         other => {
             // comm_open/comm_msg/comm_close and stray replies: nothing to do.
@@ -225,7 +280,11 @@ fn kernel_info(kernel: &Kernel) -> KernelInfoReply {
         implementation_version: info.implementation_version,
         language_info: info.language_info,
         banner: info.banner,
-        help_links: info.help_links.into_iter().map(|(text, url)| HelpLink { text, url }).collect(),
+        help_links: info
+            .help_links
+            .into_iter()
+            .map(|(text, url)| HelpLink { text, url })
+            .collect(),
         debugger: false,
     }
 }
@@ -243,7 +302,14 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
         *count
     };
     if !silent {
-        kernel.publish(msg, "execute_input", ExecuteInput { code: &req.code, execution_count: count });
+        kernel.publish(
+            msg,
+            "execute_input",
+            ExecuteInput {
+                code: &req.code,
+                execution_count: count,
+            },
+        );
     }
     let mut error = None;
     let mut output = None;
@@ -268,11 +334,16 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
                 to_value(DisplayData {
                     data: bundle,
                     metadata: Map::new(),
-                    transient: Transient { display_id: Some(id) },
+                    transient: Transient {
+                        display_id: Some(id),
+                    },
                 }),
             ),
             Event::Result(bundle) => {
-                output = bundle.get("text/plain").and_then(Value::as_str).map(str::to_string);
+                output = bundle
+                    .get("text/plain")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 publish(
                     "execute_result",
                     to_value(ExecuteResult {
@@ -282,8 +353,16 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
                     }),
                 );
             }
-            Event::Error { ename, evalue, traceback } => {
-                let content = ErrorContent { ename, evalue, traceback };
+            Event::Error {
+                ename,
+                evalue,
+                traceback,
+            } => {
+                let content = ErrorContent {
+                    ename,
+                    evalue,
+                    traceback,
+                };
                 publish("error", to_value(&content));
                 error = Some(content);
             }

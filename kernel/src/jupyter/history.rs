@@ -42,7 +42,11 @@ impl History {
         let entries: Vec<Entry> = path
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok())
-            .map(|text| text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+            .map(|text| {
+                text.lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect()
+            })
             .unwrap_or_default();
         let session = entries.iter().map(|e| e.session).max().unwrap_or(0) + 1;
         Self {
@@ -93,8 +97,11 @@ impl History {
             }
             HistAccess::Search => {
                 let pattern = req.pattern.as_deref().unwrap_or("*");
-                let all: Vec<&Entry> =
-                    self.entries.iter().filter(|e| glob(pattern, &e.input)).collect();
+                let all: Vec<&Entry> = self
+                    .entries
+                    .iter()
+                    .filter(|e| glob(pattern, &e.input))
+                    .collect();
                 let all = if req.unique { unique(all) } else { all };
                 last_n(all, req.n)
             }
@@ -127,7 +134,10 @@ fn append(path: &PathBuf, entry: &Entry) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     let mut line = serde_json::to_string(entry)?;
     line.push('\n');
     file.write_all(line.as_bytes())
@@ -136,7 +146,11 @@ fn append(path: &PathBuf, entry: &Entry) -> std::io::Result<()> {
 /// Keeps the latest occurrence of each input, in order.
 fn unique(entries: Vec<&Entry>) -> Vec<&Entry> {
     let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<&Entry> = entries.into_iter().rev().filter(|e| seen.insert(&e.input)).collect();
+    let mut kept: Vec<&Entry> = entries
+        .into_iter()
+        .rev()
+        .filter(|e| seen.insert(&e.input))
+        .collect();
     kept.reverse();
     kept
 }
@@ -213,7 +227,10 @@ mod tests {
 
         let mut tail = request(HistAccess::Tail);
         tail.n = Some(2);
-        assert_eq!(second.query(&tail), vec![json!([1, 2, "print(\"a\")"]), json!([2, 1, "1+1"])]);
+        assert_eq!(
+            second.query(&tail),
+            vec![json!([1, 2, "print(\"a\")"]), json!([2, 1, "1+1"])]
+        );
         tail.unique = true;
         tail.n = Some(10);
         assert_eq!(second.query(&tail).len(), 2);

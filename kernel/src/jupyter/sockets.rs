@@ -30,7 +30,9 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
         socket.set_linger(LINGER_MS)?;
         socket.set_ipv6(info.is_ipv6())?;
         let endpoint = info.endpoint(port);
-        socket.bind(&endpoint).with_context(|| format!("binding {endpoint}"))?;
+        socket
+            .bind(&endpoint)
+            .with_context(|| format!("binding {endpoint}"))?;
         Ok(socket)
     };
     let shell = bind(zmq::ROUTER, info.shell_port)?;
@@ -41,7 +43,12 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
 
     let signer = Signer::new(&info.key);
     let (tx, rx) = mpsc::channel();
-    let kernel = Arc::new(Kernel::new(engine, signer.clone(), tx.clone(), History::open()));
+    let kernel = Arc::new(Kernel::new(
+        engine,
+        signer.clone(),
+        tx.clone(),
+        History::open(),
+    ));
 
     let iopub_thread = thread::Builder::new().name("iopub".into()).spawn(move || {
         for outgoing in rx {
@@ -57,7 +64,10 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     })?;
 
     let mut workers = Vec::new();
-    for (name, socket, channel) in [("shell", shell, Channel::Shell), ("control", control, Channel::Control)] {
+    for (name, socket, channel) in [
+        ("shell", shell, Channel::Shell),
+        ("control", control, Channel::Control),
+    ] {
         let kernel = kernel.clone();
         workers.push(
             thread::Builder::new()
@@ -75,11 +85,13 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let signal_kernel = kernel.clone();
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT])?;
     // Detached: it holds no socket, and the process exits under it.
-    thread::Builder::new().name("sigint".into()).spawn(move || {
-        for _ in signals.forever() {
-            signal_kernel.engine.interrupt();
-        }
-    })?;
+    thread::Builder::new()
+        .name("sigint".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                signal_kernel.engine.interrupt();
+            }
+        })?;
 
     for worker in workers {
         if worker.join().is_err() {

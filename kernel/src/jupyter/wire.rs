@@ -234,10 +234,16 @@ mod tests {
         assert_eq!(back.buffers, vec![b"buf".to_vec()]);
 
         let other = Signer::new("other");
-        assert!(matches!(Message::decode(frames.clone(), &other), Err(WireError::BadSignature)));
+        assert!(matches!(
+            Message::decode(frames.clone(), &other),
+            Err(WireError::BadSignature)
+        ));
         let mut tampered = frames;
         tampered[6] = br#"{"x":1}"#.to_vec();
-        assert!(matches!(Message::decode(tampered, &signer), Err(WireError::BadSignature)));
+        assert!(matches!(
+            Message::decode(tampered, &signer),
+            Err(WireError::BadSignature)
+        ));
     }
 
     #[test]
@@ -247,16 +253,25 @@ mod tests {
         assert!(frames[2].is_empty());
         assert!(Message::decode(frames, &signer).is_ok());
         let signed = sample().encode(&Signer::new("k"));
-        assert!(matches!(Message::decode(signed, &signer), Err(WireError::BadSignature)));
+        assert!(matches!(
+            Message::decode(signed, &signer),
+            Err(WireError::BadSignature)
+        ));
     }
 
     #[test]
     fn malformed_frames() {
         let signer = Signer::new("k");
-        assert!(matches!(Message::decode(vec![b"x".to_vec()], &signer), Err(WireError::NoDelimiter(1))));
+        assert!(matches!(
+            Message::decode(vec![b"x".to_vec()], &signer),
+            Err(WireError::NoDelimiter(1))
+        ));
         let mut frames = sample().encode(&signer);
         frames.truncate(5);
-        assert!(matches!(Message::decode(frames, &signer), Err(WireError::MissingParts(3))));
+        assert!(matches!(
+            Message::decode(frames, &signer),
+            Err(WireError::MissingParts(3))
+        ));
 
         let mut frames = sample().encode(&signer);
         frames[6] = b"[1]".to_vec();
@@ -264,7 +279,10 @@ mod tests {
         frames[2] = sig.into_bytes();
         assert!(matches!(
             Message::decode(frames, &signer),
-            Err(WireError::BadPart { part: "content", .. })
+            Err(WireError::BadPart {
+                part: "content",
+                ..
+            })
         ));
     }
 }
