@@ -165,7 +165,10 @@ impl Engine for MockEngine {
     fn inspect(&self, code: &str, cursor: usize, _detail_level: u8) -> Option<Bundle> {
         let at = char_to_byte(code, cursor);
         let is_word = |c: char| c == '_' || c == ':' || c.is_alphanumeric();
-        let start = code[..at].rfind(|c| !is_word(c)).map_or(0, |i| i + 1);
+        let start = code[..at]
+            .char_indices()
+            .rfind(|&(_, c)| !is_word(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let end = code[at..]
             .find(|c| !is_word(c))
             .map_or(code.len(), |i| at + i);
@@ -378,6 +381,8 @@ mod tests {
         assert!(engine.inspect("print(\"x\")", 2, 0).is_some());
         assert_eq!(engine.inspect("prize", 5, 0), Some(plain("prize: i64 = 3")));
         assert_eq!(engine.inspect("zzz", 1, 0), None);
+        // A multi-byte separator before the word.
+        assert!(engine.inspect("→print", 3, 0).is_some());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::engine::{Completeness, Engine, Event};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard};
 
@@ -133,9 +134,16 @@ pub fn dispatch(
         }
     };
     around(kernel, &msg, reply, |msg| {
-        match handle(kernel, channel, msg) {
-            Ok(content) => content,
-            Err(error) => Some(to_value(error)),
+        // A panicking engine or handler must not take the socket thread down:
+        // the request fails, the kernel keeps serving.
+        let handled = std::panic::catch_unwind(AssertUnwindSafe(|| handle(kernel, channel, msg)));
+        match handled {
+            Ok(Ok(content)) => content,
+            Ok(Err(error)) => Some(to_value(error)),
+            Err(_) => Some(to_value(ErrorReply::new(
+                "InternalError",
+                "the kernel panicked while handling this request",
+            ))),
         }
     });
 }
@@ -378,5 +386,114 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
         error,
         user_expressions: Map::new(),
         payload: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::mock::MockEngine;
+    use crate::engine::{Bundle, Completions, EngineInfo};
+    use serde_json::json;
+
+    /// An engine whose every cell panics, as a buggy engine might.
+    struct PanickingEngine(MockEngine);
+
+    impl Engine for PanickingEngine {
+        fn execute(&self, _: &str, _: &mut dyn FnMut(Event)) {
+            panic!("engine bug");
+        }
+        fn is_complete(&self, code: &str) -> Completeness {
+            self.0.is_complete(code)
+        }
+        fn complete(&self, code: &str, cursor: usize) -> Completions {
+            self.0.complete(code, cursor)
+        }
+        fn inspect(&self, code: &str, cursor: usize, level: u8) -> Option<Bundle> {
+            self.0.inspect(code, cursor, level)
+        }
+        fn interrupt(&self) {}
+        fn info(&self) -> EngineInfo {
+            self.0.info()
+        }
+        fn shutdown(&self, _: bool) {}
+    }
+
+    fn request(signer: &Signer, msg_type: &str, content: Value) -> Vec<Vec<u8>> {
+        let msg = Message {
+            ids: vec![b"client".to_vec()],
+            header: super::super::wire::Header::new(msg_type, "client-session"),
+            parent_header: json!({}),
+            metadata: Map::new(),
+            content,
+            buffers: vec![],
+        };
+        msg.encode(signer)
+    }
+
+    /// Dispatches one request; returns the replies and the IOPub message types.
+    fn run(
+        kernel: &Kernel,
+        rx: &mpsc::Receiver<Outgoing>,
+        frames: Vec<Vec<u8>>,
+    ) -> (Vec<Message>, Vec<String>) {
+        let mut replies = Vec::new();
+        dispatch(kernel, Channel::Shell, frames, &mut |m| replies.push(m));
+        let published = rx
+            .try_iter()
+            .map(|o| match o {
+                Outgoing::Publish(m) => m.header.msg_type,
+                Outgoing::Stop => "stop".into(),
+            })
+            .collect();
+        (replies, published)
+    }
+
+    #[test]
+    fn a_panicking_engine_gets_an_error_reply_and_the_kernel_goes_on() {
+        let signer = Signer::new("key");
+        let (tx, rx) = mpsc::channel();
+        let engine = Box::new(PanickingEngine(MockEngine::new()));
+        let kernel = Kernel::new(engine, signer.clone(), tx, History::open_at(None));
+        let (replies, published) = run(
+            &kernel,
+            &rx,
+            request(&signer, "execute_request", json!({"code": "1"})),
+        );
+        assert_eq!(replies[0].header.msg_type, "execute_reply");
+        assert_eq!(replies[0].content["ename"], "InternalError");
+        assert_eq!(published.first().map(String::as_str), Some("status"));
+        assert_eq!(published.last().map(String::as_str), Some("status"));
+        assert_eq!(replies[0].ids, vec![b"client".to_vec()]);
+
+        let (replies, _) = run(
+            &kernel,
+            &rx,
+            request(&signer, "is_complete_request", json!({"code": "{"})),
+        );
+        assert_eq!(
+            replies[0].content,
+            json!({"status": "incomplete", "indent": "    "})
+        );
+    }
+
+    #[test]
+    fn forged_messages_produce_nothing() {
+        let signer = Signer::new("key");
+        let (tx, rx) = mpsc::channel();
+        let kernel = Kernel::new(
+            Box::new(MockEngine::new()),
+            signer,
+            tx,
+            History::open_at(None),
+        );
+        let forged = request(
+            &Signer::new("other"),
+            "execute_request",
+            json!({"code": "1"}),
+        );
+        let (replies, published) = run(&kernel, &rx, forged);
+        assert!(replies.is_empty());
+        assert!(published.is_empty());
     }
 }
