@@ -5,7 +5,7 @@
 //! The file is `$FERROLAB_HISTORY_FILE`, else `$XDG_DATA_HOME/ferrolab/history.jsonl`,
 //! else `~/.local/share/ferrolab/history.jsonl`. Writes are best effort: a
 //! read-only or missing data dir only loses persistence, never a cell. Several
-//! kernels appending at once may interleave sessions numbers; there is no lock.
+//! kernels appending at once may interleave and reuse session numbers; there is no lock.
 //! Only `text/plain` results are kept as output.
 
 use super::messages::{HistAccess, HistoryRequest};
