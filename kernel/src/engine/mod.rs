@@ -1,0 +1,152 @@
+//! The engine: what runs a cell, behind one trait that every front end drives.
+//!
+//! The Jupyter kernel (and later the terminal REPL) call [`Engine`] with plain
+//! arguments and receive [`Event`]s through a sink. The engine knows nothing of
+//! sockets, signing, message ids, execution counts or history: those belong to
+//! the front ends. Only the native `:` commands and a mock language live here
+//! today; the evcxr-backed engine will implement the same trait.
+
+pub mod arith;
+pub mod commands;
+pub mod lexical;
+pub mod mock;
+
+use serde_json::{Map, Value};
+
+/// A MIME bundle: MIME type -> content (a string, or JSON for `application/json`).
+pub type Bundle = Map<String, Value>;
+
+/// Builds a bundle holding only `text/plain`.
+pub fn plain(text: impl Into<String>) -> Bundle {
+    let mut bundle = Bundle::new();
+    bundle.insert("text/plain".into(), Value::String(text.into()));
+    bundle
+}
+
+/// Something a running cell produced, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Text on a standard stream; `name` is `"stdout"` or `"stderr"`.
+    Stream { name: String, text: String },
+    /// A new display; `id` lets later [`Event::UpdateDisplay`]s replace it.
+    Display { id: Option<String>, bundle: Bundle },
+    /// Replaces the content of every earlier display with this `id`.
+    UpdateDisplay { id: String, bundle: Bundle },
+    /// The value of the cell's last expression.
+    Result(Bundle),
+    /// The cell failed; the execution stops after this event.
+    Error {
+        ename: String,
+        evalue: String,
+        traceback: Vec<String>,
+    },
+    /// Clears the cell's output; with `wait`, only when new output arrives.
+    ClearOutput { wait: bool },
+}
+
+impl Event {
+    /// A stdout [`Event::Stream`].
+    pub fn stdout(text: impl Into<String>) -> Self {
+        Event::Stream {
+            name: "stdout".into(),
+            text: text.into(),
+        }
+    }
+
+    /// A stderr [`Event::Stream`].
+    pub fn stderr(text: impl Into<String>) -> Self {
+        Event::Stream {
+            name: "stderr".into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Whether a piece of code is ready to run, as a front end asks before sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completeness {
+    Complete,
+    /// More input is needed; the string is the indent suggested for the next line.
+    Incomplete(String),
+    /// No continuation can make this valid (e.g. a closer that matches nothing).
+    Invalid,
+}
+
+/// Completion candidates for the text between `cursor_start` and `cursor_end`.
+///
+/// Positions count Unicode scalar values (chars), as Jupyter 5.2+ does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Completions {
+    pub matches: Vec<String>,
+    pub cursor_start: usize,
+    pub cursor_end: usize,
+}
+
+/// The `language_info` part of `kernel_info`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LanguageInfo {
+    pub name: String,
+    pub version: String,
+    pub mimetype: String,
+    pub file_extension: String,
+    pub pygments_lexer: String,
+    pub codemirror_mode: String,
+    pub nbconvert_exporter: String,
+}
+
+/// What the engine says about itself for `kernel_info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub implementation: String,
+    pub implementation_version: String,
+    pub banner: String,
+    pub language_info: LanguageInfo,
+    /// `(text, url)` pairs shown in the front end's help menu.
+    pub help_links: Vec<(String, String)>,
+}
+
+/// The hooks a front end drives. Every method takes `&self` so that
+/// [`Engine::interrupt`] can be called from another thread (a control channel,
+/// a signal handler) while [`Engine::execute`] is running; engines use interior
+/// mutability for their state.
+pub trait Engine: Send + Sync {
+    /// Runs one cell, sending its events to `sink` as they happen. A failure is
+    /// reported as an [`Event::Error`], after which the cell stops.
+    fn execute(&self, code: &str, sink: &mut dyn FnMut(Event));
+
+    /// Whether `code` is ready to run.
+    fn is_complete(&self, code: &str) -> Completeness;
+
+    /// Completion candidates at `cursor` (in chars).
+    fn complete(&self, code: &str, cursor: usize) -> Completions;
+
+    /// Documentation for the thing at `cursor` (in chars), if any.
+    fn inspect(&self, code: &str, cursor: usize, detail_level: u8) -> Option<Bundle>;
+
+    /// Asks the running cell, if any, to stop soon. Must not block.
+    fn interrupt(&self);
+
+    /// Describes the engine and its language.
+    fn info(&self) -> EngineInfo;
+
+    /// Releases resources; with `restart`, a fresh session will follow.
+    fn shutdown(&self, restart: bool);
+}
+
+/// Rust's `language_info`, shared by every engine that runs Rust.
+pub fn rust_language_info() -> LanguageInfo {
+    LanguageInfo {
+        name: "rust".into(),
+        version: env!("CARGO_PKG_RUST_VERSION").into(),
+        mimetype: "text/rust".into(),
+        file_extension: ".rs".into(),
+        pygments_lexer: "rust".into(),
+        codemirror_mode: "rust".into(),
+        nbconvert_exporter: "rust".into(),
+    }
+}
+
+/// Converts a char position to a byte offset in `s`, clamped to its length.
+pub fn char_to_byte(s: &str, chars: usize) -> usize {
+    s.char_indices().nth(chars).map_or(s.len(), |(i, _)| i)
+}

@@ -1,0 +1,144 @@
+//! Binds the five Jupyter sockets and runs one thread per channel until a
+//! shutdown request arrives.
+//!
+//! Shell and control each have a thread (so an interrupt or shutdown on control
+//! is answered while a cell runs on shell); IOPub has a thread fed by a channel,
+//! so messages from both keep one order; heartbeat echoes on its own thread.
+//! SIGINT interrupts the engine instead of killing the kernel. The stdin
+//! socket is bound (clients expect it) but not read: no `input_request` yet.
+
+use super::connection::ConnectionInfo;
+use super::handlers::{dispatch, Channel, Kernel, Outgoing};
+use super::history::History;
+use super::wire::Signer;
+use crate::engine::Engine;
+use anyhow::{Context, Result};
+use std::sync::{mpsc, Arc};
+use std::thread;
+
+/// How long a blocked thread waits before rechecking for shutdown.
+const POLL_MS: i64 = 100;
+
+/// How long closing sockets may spend flushing the last replies.
+const LINGER_MS: i32 = 1000;
+
+/// Serves the connection until a `shutdown_request`; then returns.
+pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
+    let ctx = zmq::Context::new();
+    let bind = |kind: zmq::SocketType, port: u16| -> Result<zmq::Socket> {
+        let socket = ctx.socket(kind)?;
+        socket.set_linger(LINGER_MS)?;
+        socket.set_ipv6(info.is_ipv6())?;
+        let endpoint = info.endpoint(port);
+        socket
+            .bind(&endpoint)
+            .with_context(|| format!("binding {endpoint}"))?;
+        Ok(socket)
+    };
+    let shell = bind(zmq::ROUTER, info.shell_port)?;
+    let control = bind(zmq::ROUTER, info.control_port)?;
+    let stdin = bind(zmq::ROUTER, info.stdin_port)?;
+    let iopub = bind(zmq::PUB, info.iopub_port)?;
+    let heartbeat = bind(zmq::REP, info.hb_port)?;
+
+    let signer = Signer::new(&info.key);
+    let (tx, rx) = mpsc::channel();
+    let kernel = Arc::new(Kernel::new(
+        engine,
+        signer.clone(),
+        tx.clone(),
+        History::open(),
+    ));
+
+    let iopub_thread = thread::Builder::new().name("iopub".into()).spawn(move || {
+        for outgoing in rx {
+            match outgoing {
+                Outgoing::Publish(msg) => {
+                    if let Err(e) = iopub.send_multipart(msg.encode(&signer), 0) {
+                        eprintln!("ferrolab kernel: iopub send failed: {e}");
+                    }
+                }
+                Outgoing::Stop => break,
+            }
+        }
+    })?;
+
+    let mut workers = Vec::new();
+    for (name, socket, channel) in [
+        ("shell", shell, Channel::Shell),
+        ("control", control, Channel::Control),
+    ] {
+        let kernel = kernel.clone();
+        workers.push(
+            thread::Builder::new()
+                .name(name.into())
+                .spawn(move || request_loop(&kernel, &socket, channel))?,
+        );
+    }
+    let hb_kernel = kernel.clone();
+    workers.push(
+        thread::Builder::new()
+            .name("heartbeat".into())
+            .spawn(move || heartbeat_loop(&hb_kernel, &heartbeat))?,
+    );
+
+    let signal_kernel = kernel.clone();
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT])?;
+    // Detached: it holds no socket, and the process exits under it.
+    thread::Builder::new()
+        .name("sigint".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                signal_kernel.engine.interrupt();
+            }
+        })?;
+
+    for worker in workers {
+        if worker.join().is_err() {
+            eprintln!("ferrolab kernel: a socket thread panicked");
+        }
+    }
+    let _ = tx.send(Outgoing::Stop);
+    let _ = iopub_thread.join();
+    drop(stdin);
+    Ok(())
+}
+
+/// Receives and dispatches requests on a ROUTER socket until shutdown.
+fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
+    while !kernel.shutting_down() {
+        match socket.poll(zmq::POLLIN, POLL_MS) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("ferrolab kernel: poll on {channel:?} failed: {e}");
+                continue;
+            }
+        }
+        let frames = match socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => frames,
+            Err(zmq::Error::EAGAIN) => continue,
+            Err(e) => {
+                eprintln!("ferrolab kernel: receive on {channel:?} failed: {e}");
+                continue;
+            }
+        };
+        dispatch(kernel, channel, frames, &mut |reply| {
+            if let Err(e) = socket.send_multipart(reply.encode(&kernel.signer), 0) {
+                eprintln!("ferrolab kernel: reply on {channel:?} failed: {e}");
+            }
+        });
+    }
+}
+
+/// Echoes every heartbeat ping back unchanged.
+fn heartbeat_loop(kernel: &Kernel, socket: &zmq::Socket) {
+    while !kernel.shutting_down() {
+        if !matches!(socket.poll(zmq::POLLIN, POLL_MS), Ok(n) if n > 0) {
+            continue;
+        }
+        if let Ok(ping) = socket.recv_multipart(zmq::DONTWAIT) {
+            let _ = socket.send_multipart(ping, 0);
+        }
+    }
+}

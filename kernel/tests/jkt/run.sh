@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs jupyter_kernel_test against the debug ferrolab binary.
+# Needs a Python environment with jupyter-kernel-test (0.7) and jupyter_client;
+# set PYTHON to its interpreter (default: /tmp/venv-proto/bin/python).
+# The kernelspec and the history file live in a temporary dir, so nothing in
+# the user's Jupyter or data dirs is touched.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$here/../../.."
+python="${PYTHON:-/tmp/venv-proto/bin/python}"
+target="${CARGO_TARGET_DIR:-$root/target}"
+cargo build -j 1 -p ferrolab-kernel --manifest-path "$root/Cargo.toml" >&2
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/kernels/ferrolab-test"
+cat > "$tmp/kernels/ferrolab-test/kernel.json" <<JSON
+{
+  "argv": ["$target/debug/ferrolab", "kernel", "-f", "{connection_file}"],
+  "display_name": "ferrolab (mock engine, test)",
+  "language": "rust",
+  "interrupt_mode": "message"
+}
+JSON
+cd "$here"
+JUPYTER_PATH="$tmp" FERROLAB_HISTORY_FILE="$tmp/history.jsonl" "$python" -m unittest -v test_ferrolab "$@"
