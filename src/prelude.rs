@@ -8,4 +8,5 @@ pub use crate::nn::{
     MultiHeadAttention, OutputShape, Real, Sequences, SimpleRnn,
 };
 pub use crate::summary::Summary;
+pub use dfdx::optim::{Adam, AdamConfig, RMSprop, RMSpropConfig, Sgd, SgdConfig};
 pub use dfdx::prelude::*;

@@ -121,9 +121,9 @@ fn conv2d_gradients() {
 
 #[test]
 fn pooling_gradients() {
-    case(MaxPool2D::new(2), (2, 2, 5, 4), 2 * 2 * 2 * 2, 20).check_input("MaxPool2D");
-    case(MaxPool2D::with_stride(3, 1), (1, 2, 5, 5), 2 * 3 * 3, 21).check_input("MaxPool2D stride 1");
-    case(AvgPool2D::new(2), (2, 2, 5, 4), 2 * 2 * 2 * 2, 22).check_input("AvgPool2D");
+    case(MaxPool2D::<2>, (2, 2, 5, 4), 2 * 2 * 2 * 2, 20).check_input("MaxPool2D");
+    case(MaxPool2D::<3, 1>, (1, 2, 5, 5), 2 * 3 * 3, 21).check_input("MaxPool2D stride 1");
+    case(AvgPool2D::<2>, (2, 2, 5, 4), 2 * 2 * 2 * 2, 22).check_input("AvgPool2D");
 }
 
 #[test]

@@ -48,12 +48,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn welcome() -> anyhow::Result<()> {
-    println!("ferrolab {}: the book's deep-learning models in Rust\n", env!("CARGO_PKG_VERSION"));
+    println!(
+        "ferrolab {}: the book's deep-learning models in Rust\n",
+        env!("CARGO_PKG_VERSION")
+    );
     for model in [summary::ModelName::Cnn, summary::ModelName::Lstm] {
         summary::run(model, summary::BertSize::Small)?;
         println!();
     }
     println!("Try `ferrolab summary bert --size base` or `ferrolab --help`.");
-    println!("Coming next: training with live plots, the notebook kernel's Rust engine and the terminal REPL.");
+    println!(
+        "Coming next: training with live plots, the notebook kernel's Rust engine and the terminal REPL."
+    );
     Ok(())
 }

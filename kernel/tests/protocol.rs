@@ -43,10 +43,7 @@ fn execute_result_and_iopub_order_and_counts() {
         ["status", "execute_input", "execute_result", "status"]
     );
     assert_eq!(iopub[0].content["execution_state"], "busy");
-    assert_eq!(
-        iopub[1].content,
-        json!({"code": "1+1", "execution_count": 1})
-    );
+    assert_eq!(iopub[1].content, json!({"code": "1+1", "execution_count": 1}));
     assert_eq!(iopub[2].content["data"]["text/plain"], "2");
     assert_eq!(iopub[2].content["execution_count"], 1);
     assert_eq!(iopub[3].content["execution_state"], "idle");
@@ -55,15 +52,9 @@ fn execute_result_and_iopub_order_and_counts() {
     assert_eq!(reply.content["execution_count"], 2);
 
     // Not stored: the count does not move; silent: no outputs at all.
-    let (reply, _) = k.request(
-        "execute_request",
-        json!({"code": "3", "store_history": false}),
-    );
+    let (reply, _) = k.request("execute_request", json!({"code": "3", "store_history": false}));
     assert_eq!(reply.content["execution_count"], 2);
-    let (reply, iopub) = k.request(
-        "execute_request",
-        json!({"code": "print(\"x\")", "silent": true}),
-    );
+    let (reply, iopub) = k.request("execute_request", json!({"code": "print(\"x\")", "silent": true}));
     assert_eq!(reply.content["status"], "ok");
     assert_eq!(types(&iopub), ["status", "status"]);
     let (reply, _) = k.execute("4");
@@ -76,31 +67,20 @@ fn streams_in_order() {
     let (_, iopub) = k.execute("print(\"hello, world\")\neprint(\"oops\")\nprint(\"again\")");
     assert_eq!(
         types(&iopub),
-        [
-            "status",
-            "execute_input",
-            "stream",
-            "stream",
-            "stream",
-            "status"
-        ]
+        ["status", "execute_input", "stream", "stream", "stream", "status"]
     );
     assert_eq!(
         iopub[2].content,
         json!({"name": "stdout", "text": "hello, world\n"})
     );
-    assert_eq!(
-        iopub[3].content,
-        json!({"name": "stderr", "text": "oops\n"})
-    );
+    assert_eq!(iopub[3].content, json!({"name": "stderr", "text": "oops\n"}));
     assert_eq!(iopub[4].content["text"], "again\n");
 }
 
 #[test]
 fn display_update_and_clear() {
     let k = Kernel::start();
-    let (_, iopub) =
-        k.execute(":display #d1 <b>first</b>\n:update #d1 second\n:clear wait\n:display plain");
+    let (_, iopub) = k.execute(":display #d1 <b>first</b>\n:update #d1 second\n:clear wait\n:display plain");
     assert_eq!(
         types(&iopub),
         [
@@ -115,10 +95,7 @@ fn display_update_and_clear() {
     );
     let d = &iopub[2].content;
     assert_eq!(d["data"]["text/plain"], "<b>first</b>");
-    assert_eq!(
-        d["data"]["text/html"],
-        "<pre>&lt;b&gt;first&lt;/b&gt;</pre>"
-    );
+    assert_eq!(d["data"]["text/html"], "<pre>&lt;b&gt;first&lt;/b&gt;</pre>");
     assert_eq!(d["transient"]["display_id"], "d1");
     assert_eq!(d["metadata"], json!({}));
     assert_eq!(iopub[3].content["transient"]["display_id"], "d1");
@@ -196,10 +173,7 @@ fn is_complete_statuses() {
 fn complete_and_inspect() {
     let k = Kernel::start();
     k.execute("let counter = 1");
-    let (reply, _) = k.request(
-        "complete_request",
-        json!({"code": "1 + cou", "cursor_pos": 7}),
-    );
+    let (reply, _) = k.request("complete_request", json!({"code": "1 + cou", "cursor_pos": 7}));
     let c = &reply.content;
     assert_eq!(c["status"], "ok");
     assert_eq!(c["matches"], json!(["counter"]));
@@ -208,10 +182,7 @@ fn complete_and_inspect() {
         (Some(4), Some(7))
     );
     // Cursor positions count chars, not bytes.
-    let (reply, _) = k.request(
-        "complete_request",
-        json!({"code": "é + :he", "cursor_pos": 7}),
-    );
+    let (reply, _) = k.request("complete_request", json!({"code": "é + :he", "cursor_pos": 7}));
     assert_eq!(reply.content["matches"], json!([":help"]));
     assert_eq!(reply.content["cursor_start"], 4);
 
@@ -225,10 +196,7 @@ fn complete_and_inspect() {
         .as_str()
         .unwrap()
         .contains("stdout"));
-    let (reply, _) = k.request(
-        "inspect_request",
-        json!({"code": "nothing", "cursor_pos": 2}),
-    );
+    let (reply, _) = k.request("inspect_request", json!({"code": "nothing", "cursor_pos": 2}));
     assert_eq!(reply.content["found"], false);
     assert_eq!(reply.content["data"], json!({}));
 }
@@ -239,8 +207,7 @@ fn history_tail_range_search_and_persistence() {
     for code in ["1+1", "print(\"a\")", "1+1", "2*3"] {
         k.execute(code);
     }
-    let history =
-        |k: &Kernel, content| k.request("history_request", content).0.content["history"].clone();
+    let history = |k: &Kernel, content| k.request("history_request", content).0.content["history"].clone();
     let tail = history(
         &k,
         json!({"hist_access_type": "tail", "n": 2, "output": false, "raw": true}),
@@ -324,10 +291,7 @@ fn sigint_interrupts_and_does_not_kill() {
         .status();
     assert!(status.unwrap().success());
     assert_eq!(k.reply(&k.shell, &id).content["status"], "error");
-    assert!(
-        k.child.try_wait().unwrap().is_none(),
-        "kernel died on SIGINT"
-    );
+    assert!(k.child.try_wait().unwrap().is_none(), "kernel died on SIGINT");
     assert_eq!(k.execute("1").0.content["status"], "ok");
 }
 

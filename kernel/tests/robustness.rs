@@ -49,11 +49,7 @@ fn forged_or_unsigned_execute_never_runs() {
     assert!(k.recv_on(&k.shell, Duration::from_millis(200)).is_none());
     std::thread::sleep(Duration::from_millis(300));
     assert!(!target.exists(), "a forged message was executed");
-    assert!(
-        k.stderr().contains("signature does not match"),
-        "{}",
-        k.stderr()
-    );
+    assert!(k.stderr().contains("signature does not match"), "{}", k.stderr());
 
     // The same code, properly signed, does run: the test above is meaningful.
     assert_eq!(k.execute(&code).0.content["status"], "ok");
@@ -104,10 +100,7 @@ fn a_thousand_malformed_messages_then_kernel_info() {
                         header("complete_request"),
                         "{\"code\": \"x\", \"cursor_pos\": -4}".to_string(),
                     ),
-                    10 if i < 80 => (
-                        header("is_complete_request"),
-                        json!({ "code": big }).to_string(),
-                    ),
+                    10 if i < 80 => (header("is_complete_request"), json!({ "code": big }).to_string()),
                     10 => (
                         header("history_request"),
                         "{\"hist_access_type\": \"sideways\"}".to_string(),
@@ -129,11 +122,7 @@ fn a_thousand_malformed_messages_then_kernel_info() {
             }
         };
         // Empty multipart sends are not possible; send a single empty frame.
-        let frames = if frames.is_empty() {
-            vec![vec![]]
-        } else {
-            frames
-        };
+        let frames = if frames.is_empty() { vec![vec![]] } else { frames };
         k.send_raw(&k.shell, frames);
         sent += 1;
         // Keep the reply queue drained so neither side hits its high-water mark.

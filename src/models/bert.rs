@@ -14,7 +14,7 @@
 
 use super::params;
 use crate::nn::{
-    Activation, Dense, Dyn2, Dyn3, Dyn4, Embedding, EncoderBlock, EncoderConfig, LayerNorm, Real,
+    Activation, Dense, Dyn2, Dyn3, Dyn4, Embedding, EncoderBlock, EncoderConfig, LayerNorm, Real, Settings,
 };
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{Error, Result};
@@ -97,7 +97,8 @@ pub struct BertClassifier<E: Dtype, D: Storage<E>, const L: usize> {
     pub encoder: Repeated<EncoderBlock<E, D>, L>,
     pub pooler: Dense<E, D>,
     pub classifier: Dense<E, D>,
-    pub pad_id: usize,
+    /// `[pad_id]`: the [PAD] token id, masked out of attention.
+    pub settings: Settings<E, D>,
 }
 
 /// What the attention is added to where a key is [PAD]: BERT's −10000, small enough after softmax.
@@ -120,7 +121,7 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
             encoder: Repeated { modules: blocks },
             pooler: Dense::new(dev, cfg.hidden, cfg.hidden),
             classifier: Dense::new(dev, cfg.hidden, cfg.classes),
-            pad_id: cfg.pad_id,
+            settings: Settings::new(dev, &[cfg.pad_id as f64]),
         })
     }
 
@@ -144,13 +145,14 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
             ));
         }
         let dev = ids.device().clone();
+        let pad_id = self.settings.count(0);
         let positions = dev.tensor_from_vec((0..b * s).map(|i| i % s).collect(), (b, s));
         let segments = dev.tensor_from_vec(vec![0usize; b * s], (b, s));
         let mask: Vec<E> = ids
             .as_vec()
             .iter()
             .map(|&id| {
-                if id == self.pad_id {
+                if id == pad_id {
                     E::from_f64(MASKED).unwrap()
                 } else {
                     E::default()
@@ -243,17 +245,12 @@ impl<E: Real, D: Device<E>, const L: usize> TensorCollection<E, D> for BertClass
                     Self::module("encoder", |s| &s.encoder, |s| &mut s.encoder),
                     Self::module("pooler", |s| &s.pooler, |s| &mut s.pooler),
                     Self::module("classifier", |s| &s.classifier, |s| &mut s.classifier),
-                    Self::scalar(
-                        "pad_id",
-                        |s| &s.pad_id,
-                        |s| &mut s.pad_id,
-                        ScalarOptions::from_default(0),
-                    ),
+                    Self::module("settings", |s| &s.settings, |s| &mut s.settings),
                 ),
             ),
             |(
                 (token_embedding, position_embedding, segment_embedding, embedding_norm),
-                (encoder, pooler, classifier, pad_id),
+                (encoder, pooler, classifier, settings),
             )| {
                 BertClassifier {
                     token_embedding,
@@ -263,7 +260,7 @@ impl<E: Real, D: Device<E>, const L: usize> TensorCollection<E, D> for BertClass
                     encoder,
                     pooler,
                     classifier,
-                    pad_id,
+                    settings,
                 }
             },
         )

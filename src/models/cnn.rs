@@ -7,7 +7,7 @@
 //! Input `(batch, 1, 28, 28)`, output `(batch, 10)` logits; 34,826 parameters, as in Keras.
 
 use super::params;
-use crate::nn::{Conv2D, Conv2DConfig, Dense, Dyn2, Dyn4, Flatten, MaxPool2D, Real};
+use crate::nn::{Conv2D, Conv2DConfig, Dense, Dyn2, Dyn4, Flatten, MaxPool2D, Real, Settings};
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -15,13 +15,13 @@ use dfdx::prelude::*;
 #[derive(Debug, Clone)]
 pub struct Cnn<E: Dtype, D: Storage<E>> {
     pub conv_1: Conv2D<E, D>,
-    pub pool_1: MaxPool2D,
+    pub pool_1: MaxPool2D<2>,
     pub conv_2: Conv2D<E, D>,
-    pub pool_2: MaxPool2D,
+    pub pool_2: MaxPool2D<2>,
     pub flatten: Flatten,
     pub dense: Dense<E, D>,
-    /// Height and width of the input images (any size with at least 10 pixels works).
-    pub side: usize,
+    /// `[side]`: height and width of the input images.
+    pub settings: Settings<E, D>,
 }
 
 impl<E: Real, D: Device<E>> Cnn<E, D> {
@@ -39,18 +39,19 @@ impl<E: Real, D: Device<E>> Cnn<E, D> {
         let after_pools = ((side - 2) / 2 - 2) / 2; // 28 -> 26 -> 13 -> 11 -> 5
         Self {
             conv_1: Conv2D::new(dev, Conv2DConfig::new(channels, 32, 3)),
-            pool_1: MaxPool2D::new(2),
+            pool_1: MaxPool2D,
             conv_2: Conv2D::new(dev, Conv2DConfig::new(32, 64, 3)),
-            pool_2: MaxPool2D::new(2),
+            pool_2: MaxPool2D,
             flatten: Flatten,
             dense: Dense::new(dev, 64 * after_pools * after_pools, classes),
-            side,
+            settings: Settings::new(dev, &[side as f64]),
         }
     }
 
     /// One sample's shape, `(channels, side, side)`.
     pub fn input_shape(&self) -> Vec<usize> {
-        vec![self.conv_1.config().in_channels, self.side, self.side]
+        let side = self.settings.count(0);
+        vec![self.conv_1.config().in_channels, side, side]
     }
 
     pub fn summary(&self) -> Summary {
@@ -73,6 +74,11 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Cnn
     type Error = Error;
 
     fn try_forward(&self, x: Tensor<Dyn4, E, D, T>) -> Result<Self::Output> {
+        let dims = x.shape().concrete();
+        if dims[1..] != self.input_shape()[..] {
+            let [c, h, w] = <[usize; 3]>::try_from(self.input_shape()).unwrap();
+            return Err(Error::shape("Cnn", format!("(batch, {c}, {h}, {w})"), &dims));
+        }
         let x = self.conv_1.try_forward(x)?.relu(); // (B, 1, 28, 28) -> (B, 32, 26, 26)
         let x = self.pool_1.try_forward(x)?; // -> (B, 32, 13, 13)
         let x = self.conv_2.try_forward(x)?.relu(); // -> (B, 64, 11, 11)
@@ -91,25 +97,18 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for Cnn<E, D> {
         visitor.visit_fields(
             (
                 Self::module("conv_1", |s| &s.conv_1, |s| &mut s.conv_1),
-                Self::module("pool_1", |s| &s.pool_1, |s| &mut s.pool_1),
                 Self::module("conv_2", |s| &s.conv_2, |s| &mut s.conv_2),
-                Self::module("pool_2", |s| &s.pool_2, |s| &mut s.pool_2),
                 Self::module("dense", |s| &s.dense, |s| &mut s.dense),
-                Self::scalar(
-                    "side",
-                    |s| &s.side,
-                    |s| &mut s.side,
-                    ScalarOptions::from_default(28),
-                ),
+                Self::module("settings", |s| &s.settings, |s| &mut s.settings),
             ),
-            |(conv_1, pool_1, conv_2, pool_2, dense, side)| Cnn {
+            |(conv_1, conv_2, dense, settings)| Cnn {
                 conv_1,
-                pool_1,
+                pool_1: MaxPool2D,
                 conv_2,
-                pool_2,
+                pool_2: MaxPool2D,
                 flatten: Flatten,
                 dense,
-                side,
+                settings,
             },
         )
     }

@@ -7,7 +7,7 @@
 //! Input `(batch, 100 steps, 10 features)`, output `(batch, 10)` logits; 52,874 parameters, as in Keras.
 
 use super::params;
-use crate::nn::{Dense, Dyn2, Dyn3, LastState, Lstm, Real, Sequences};
+use crate::nn::{Dense, Dyn2, Dyn3, LastState, Lstm, Real, Sequences, Settings};
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -17,8 +17,8 @@ pub struct StackedLstm<E: Dtype, D: Storage<E>> {
     pub lstm_1: Lstm<E, D, Sequences>,
     pub lstm_2: Lstm<E, D, LastState>,
     pub dense: Dense<E, D>,
-    /// Sequence length shown in the summary (any length works in `forward`).
-    pub steps: usize,
+    /// `[steps]`: the sequence length shown in the summary (any length works in `forward`).
+    pub settings: Settings<E, D>,
 }
 
 impl<E: Real, D: Device<E>> StackedLstm<E, D> {
@@ -32,14 +32,14 @@ impl<E: Real, D: Device<E>> StackedLstm<E, D> {
             lstm_1: Lstm::new(dev, features, units),
             lstm_2: Lstm::new(dev, units, units),
             dense: Dense::new(dev, units, classes),
-            steps,
+            settings: Settings::new(dev, &[steps as f64]),
         }
     }
 
     pub fn summary(&self) -> Summary {
         let build = || -> Result<Summary> {
             Ok(
-                SummaryBuilder::new("stacked_lstm", &[self.steps, self.lstm_1.features()])
+                SummaryBuilder::new("stacked_lstm", &[self.settings.count(0), self.lstm_1.features()])
                     .layer("lstm", "LSTM", &self.lstm_1, params(&self.lstm_1))?
                     .layer("lstm_1", "LSTM", &self.lstm_2, params(&self.lstm_2))?
                     .layer("dense", "Dense", &self.dense, params(&self.dense))?
@@ -72,18 +72,13 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for StackedLstm<E, D> {
                 Self::module("lstm_1", |s| &s.lstm_1, |s| &mut s.lstm_1),
                 Self::module("lstm_2", |s| &s.lstm_2, |s| &mut s.lstm_2),
                 Self::module("dense", |s| &s.dense, |s| &mut s.dense),
-                Self::scalar(
-                    "steps",
-                    |s| &s.steps,
-                    |s| &mut s.steps,
-                    ScalarOptions::from_default(100),
-                ),
+                Self::module("settings", |s| &s.settings, |s| &mut s.settings),
             ),
-            |(lstm_1, lstm_2, dense, steps)| StackedLstm {
+            |(lstm_1, lstm_2, dense, settings)| StackedLstm {
                 lstm_1,
                 lstm_2,
                 dense,
-                steps,
+                settings,
             },
         )
     }

@@ -9,7 +9,7 @@
 //! A key mask (`0` to keep, a large negative number to ignore, e.g. padding) is added to the
 //! scores before the softmax.
 
-use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real};
+use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
@@ -47,7 +47,8 @@ pub struct MultiHeadAttention<E: Dtype, D: Storage<E>> {
     pub w_k: Dense<E, D>,
     pub w_v: Dense<E, D>,
     pub w_o: Dense<E, D>,
-    pub heads: usize,
+    /// `[heads]`.
+    pub settings: Settings<E, D>,
 }
 
 impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
@@ -61,8 +62,12 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
             w_k: Dense::new(dev, d_model, d_model),
             w_v: Dense::new(dev, d_model, d_model),
             w_o: Dense::new(dev, d_model, d_model),
-            heads,
+            settings: Settings::new(dev, &[heads as f64]),
         })
+    }
+
+    pub fn heads(&self) -> usize {
+        self.settings.count(0)
     }
 
     pub fn d_model(&self) -> usize {
@@ -87,7 +92,8 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
                 ));
             }
         }
-        let (h, d_k) = (self.heads, d / self.heads);
+        let h = self.heads();
+        let d_k = d / h;
         let mut tapes = T::default();
         let x = untape(x, &mut tapes);
         // (B, S, D) -> (B, S, H, d_k) -> (B, H, S, d_k): each head sees its own d_k features.
@@ -139,19 +145,14 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for MultiHeadAttention<E, D> 
                 Self::module("w_k", |s| &s.w_k, |s| &mut s.w_k),
                 Self::module("w_v", |s| &s.w_v, |s| &mut s.w_v),
                 Self::module("w_o", |s| &s.w_o, |s| &mut s.w_o),
-                Self::scalar(
-                    "heads",
-                    |s| &s.heads,
-                    |s| &mut s.heads,
-                    ScalarOptions::from_default(1),
-                ),
+                Self::module("settings", |s| &s.settings, |s| &mut s.settings),
             ),
-            |(w_q, w_k, w_v, w_o, heads)| MultiHeadAttention {
+            |(w_q, w_k, w_v, w_o, settings)| MultiHeadAttention {
                 w_q,
                 w_k,
                 w_v,
                 w_o,
-                heads,
+                settings,
             },
         )
     }

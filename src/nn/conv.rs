@@ -11,7 +11,7 @@
 //! (positions outside the image read a single appended zero), then one matmul with the
 //! kernels as a `(C·k·k, O)` matrix. dfdx's gather and matmul carry the gradients.
 
-use super::{expect_rank, glorot, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Dyn4, Real};
+use super::{expect_rank, glorot, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
@@ -63,8 +63,8 @@ pub struct Conv2D<E: Dtype, D: Storage<E>> {
     pub weight: Tensor<Dyn4, E, D>,
     /// `b`, shape `(filters,)`.
     pub bias: Tensor<Dyn1, E, D>,
-    pub stride: usize,
-    pub padding: usize,
+    /// `[stride, padding]`.
+    pub settings: Settings<E, D>,
 }
 
 impl<E: Real, D: Device<E>> Conv2D<E, D> {
@@ -84,8 +84,7 @@ impl<E: Real, D: Device<E>> Conv2D<E, D> {
         Self {
             weight: glorot(dev, (o, c, k, k), c * k * k, o * k * k),
             bias: dev.zeros_like(&(o,)),
-            stride,
-            padding,
+            settings: Settings::new(dev, &[stride as f64, padding as f64]),
         }
     }
 
@@ -95,8 +94,8 @@ impl<E: Real, D: Device<E>> Conv2D<E, D> {
             in_channels: c,
             filters: o,
             kernel_size: k,
-            stride: self.stride,
-            padding: self.padding,
+            stride: self.settings.count(0),
+            padding: self.settings.count(1),
         }
     }
 }
@@ -190,24 +189,12 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for Conv2D<E, D> {
             (
                 Self::tensor("weight", |s| &s.weight, |s| &mut s.weight, trainable()),
                 Self::tensor("bias", |s| &s.bias, |s| &mut s.bias, trainable_zeros()),
-                Self::scalar(
-                    "stride",
-                    |s| &s.stride,
-                    |s| &mut s.stride,
-                    ScalarOptions::from_default(1),
-                ),
-                Self::scalar(
-                    "padding",
-                    |s| &s.padding,
-                    |s| &mut s.padding,
-                    ScalarOptions::from_default(0),
-                ),
+                Self::module("settings", |s| &s.settings, |s| &mut s.settings),
             ),
-            |(weight, bias, stride, padding)| Conv2D {
+            |(weight, bias, settings)| Conv2D {
                 weight,
                 bias,
-                stride,
-                padding,
+                settings,
             },
         )
     }

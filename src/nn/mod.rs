@@ -18,6 +18,7 @@ pub mod lstm;
 pub mod norm;
 pub mod pool;
 pub mod rnn;
+pub mod settings;
 pub mod transformer;
 
 mod tapes;
@@ -34,6 +35,7 @@ pub use lstm::Lstm;
 pub use norm::LayerNorm;
 pub use pool::{AvgPool2D, MaxPool2D};
 pub use rnn::{LastState, RnnOutput, Sequences, SimpleRnn};
+pub use settings::Settings;
 pub use transformer::{Activation, EncoderBlock, EncoderConfig, FeedForward};
 
 use dfdx::prelude::*;
@@ -77,7 +79,7 @@ pub(crate) fn glorot<S: Shape, E: Real, D: Device<E>>(
 /// Options for a trainable tensor with a runtime shape. dfdx's `reset_params` re-draws
 /// it uniformly in ±1/sqrt(fan_in), with fan_in read from the tensor's own shape.
 pub(crate) fn trainable<S: Shape, E: Real, D: Device<E>>() -> TensorOptions<S, E, D> {
-    runtime_options(|t| {
+    runtime_options(true, |t| {
         let dims = t.shape().concrete();
         let fan_in: usize = dims.into_iter().skip(1).product::<usize>().max(1);
         let b = E::ONE / E::from_usize(fan_in).unwrap().sqrt();
@@ -87,19 +89,20 @@ pub(crate) fn trainable<S: Shape, E: Real, D: Device<E>>() -> TensorOptions<S, E
 
 /// Options for a trainable tensor that resets to zeros (biases, LayerNorm's beta).
 pub(crate) fn trainable_zeros<S: Shape, E: Real, D: Device<E>>() -> TensorOptions<S, E, D> {
-    runtime_options(|t| t.try_fill_with_zeros())
+    runtime_options(true, |t| t.try_fill_with_zeros())
 }
 
 /// Options for a trainable tensor that resets to ones (LayerNorm's gamma).
 pub(crate) fn trainable_ones<S: Shape, E: Real, D: Device<E>>() -> TensorOptions<S, E, D> {
-    runtime_options(|t| t.try_fill_with_ones())
+    runtime_options(true, |t| t.try_fill_with_ones())
 }
 
 /// dfdx 0.13 builds `TensorOptions` only for compile-time shapes (its constructors require
 /// `ConstShape` and the struct is `#[non_exhaustive]`), but every visitor we use (optimizers,
 /// safetensors, parameter counts, device moves) works on runtime shapes too: only
 /// `BuildModule` reads `shape`, and our layers are built with `new` instead.
-fn runtime_options<S: Shape, E: Real, D: Device<E>>(
+pub(crate) fn runtime_options<S: Shape, E: Real, D: Device<E>>(
+    trainable: bool,
     reset: fn(&mut Tensor<S, E, D>) -> Result<(), D::Err>,
 ) -> TensorOptions<S, E, D> {
     let shape = S::from_concrete(&Default::default()).expect("a shape of runtime dims");
@@ -108,7 +111,7 @@ fn runtime_options<S: Shape, E: Real, D: Device<E>>(
     // SAFETY: dfdx is pinned to =0.13.0, whose TensorOptions has exactly these three public
     // fields (do_gradient_update, reset, shape); each is written before `assume_init`.
     unsafe {
-        std::ptr::addr_of_mut!((*p).do_gradient_update).write(true);
+        std::ptr::addr_of_mut!((*p).do_gradient_update).write(trainable);
         std::ptr::addr_of_mut!((*p).reset).write(reset);
         std::ptr::addr_of_mut!((*p).shape).write(shape);
         opts.assume_init()

@@ -4,7 +4,7 @@
 //!
 //! Shapes: `(batch, features)` or `(batch, steps, features)`, unchanged. `γ` starts at 1, `β` at 0.
 
-use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real};
+use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
@@ -12,7 +12,8 @@ use dfdx::prelude::*;
 pub struct LayerNorm<E: Dtype, D: Storage<E>> {
     pub gamma: Tensor<Dyn1, E, D>,
     pub beta: Tensor<Dyn1, E, D>,
-    pub epsilon: f64,
+    /// `[ε]`.
+    pub settings: Settings<E, D>,
 }
 
 impl<E: Real, D: Device<E>> LayerNorm<E, D> {
@@ -21,8 +22,12 @@ impl<E: Real, D: Device<E>> LayerNorm<E, D> {
         Self {
             gamma: dev.ones_like(&(features,)),
             beta: dev.zeros_like(&(features,)),
-            epsilon,
+            settings: Settings::new(dev, &[epsilon]),
         }
+    }
+
+    pub fn epsilon(&self) -> f64 {
+        self.settings.get(0)
     }
 
     pub fn features(&self) -> usize {
@@ -55,7 +60,7 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Lay
     fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
         self.check(&x.shape().concrete())?;
         let shape = *x.shape();
-        let x_hat = x.normalize::<Axis<2>>(self.epsilon); // (x − μ) / sqrt(σ² + ε)
+        let x_hat = x.normalize::<Axis<2>>(self.epsilon()); // (x − μ) / sqrt(σ² + ε)
         let gamma = self
             .gamma
             .retaped::<T>()
@@ -75,7 +80,7 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn2, E, D, T>> for Lay
     fn try_forward(&self, x: Tensor<Dyn2, E, D, T>) -> Result<Self::Output> {
         self.check(&x.shape().concrete())?;
         let shape = *x.shape();
-        let x_hat = x.normalize::<Axis<1>>(self.epsilon);
+        let x_hat = x.normalize::<Axis<1>>(self.epsilon());
         let gamma = self.gamma.retaped::<T>().broadcast_like::<Dyn2, Axis<0>>(&shape);
         let beta = self.beta.retaped::<T>().broadcast_like::<Dyn2, Axis<0>>(&shape);
         Ok(x_hat * gamma + beta)
@@ -92,14 +97,13 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for LayerNorm<E, D> {
             (
                 Self::tensor("gamma", |s| &s.gamma, |s| &mut s.gamma, trainable_ones()),
                 Self::tensor("beta", |s| &s.beta, |s| &mut s.beta, trainable_zeros()),
-                Self::scalar(
-                    "epsilon",
-                    |s| &s.epsilon,
-                    |s| &mut s.epsilon,
-                    ScalarOptions::from_default(1e-3),
-                ),
+                Self::module("settings", |s| &s.settings, |s| &mut s.settings),
             ),
-            |(gamma, beta, epsilon)| LayerNorm { gamma, beta, epsilon },
+            |(gamma, beta, settings)| LayerNorm {
+                gamma,
+                beta,
+                settings,
+            },
         )
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Shapes: `(batch, C, H, W) -> (batch, C, H', W')`, `H' = (H − k) / s + 1` ("valid" pooling;
 //! rows and columns that do not fill a window are dropped, as in Keras). The stride defaults
-//! to the pool size. Windows are gathered into a trailing axis and reduced with dfdx's `max` /
+//! to the pool size; both are type parameters (`MaxPool2D<2>`). Windows are gathered into a trailing axis and reduced with dfdx's `max` /
 //! `mean`, whose backward sends the gradient to the window's maximum (split evenly on ties).
 
 use super::{expect_rank, Dyn1, Dyn4, Real};
@@ -20,6 +20,10 @@ pub struct Window {
 
 impl Window {
     fn output_shape(&self, layer: &str, input: &[usize]) -> Result<Vec<usize>> {
+        assert!(
+            self.pool_size > 0 && self.stride > 0,
+            "{layer}: pool size and stride must be at least 1"
+        );
         let k = self.pool_size;
         let [b, c, h, w] = expect_rank::<4>(layer, "(batch, channels, height, width)", input)?;
         if h < k || w < k {
@@ -63,52 +67,34 @@ impl Window {
 macro_rules! pooling_layer {
     ($(#[$doc:meta])* $name:ident, $reduce:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $name {
-            pub window: Window,
+        ///
+        /// The window is `K`×`K`; the stride is `STRIDE`, or `K` when `STRIDE` is 0 (the default,
+        /// as in Keras): `MaxPool2D::<2>` halves the height and width. Sizes are part of the type,
+        /// so they travel with the model wherever dfdx moves it.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct $name<const K: usize, const STRIDE: usize = 0>;
+
+        impl<const K: usize, const STRIDE: usize> $name<K, STRIDE> {
+            pub const WINDOW: Window = Window { pool_size: K, stride: if STRIDE == 0 { K } else { STRIDE } };
         }
 
-        impl $name {
-            /// A `pool_size`×`pool_size` window moved by `pool_size` (Keras's default stride).
-            pub fn new(pool_size: usize) -> Self {
-                Self::with_stride(pool_size, pool_size)
-            }
+        impl<const K: usize, const STRIDE: usize> ZeroSizedModule for $name<K, STRIDE> {}
 
-            pub fn with_stride(pool_size: usize, stride: usize) -> Self {
-                assert!(pool_size > 0 && stride > 0, "pool_size and stride must be at least 1");
-                Self { window: Window { pool_size, stride } }
-            }
-        }
-
-        impl super::OutputShape for $name {
+        impl<const K: usize, const STRIDE: usize> super::OutputShape for $name<K, STRIDE> {
             fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-                self.window.output_shape(stringify!($name), input)
+                Self::WINDOW.output_shape(stringify!($name), input)
             }
         }
 
-        impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for $name {
+        impl<E: Real, D: Device<E>, T: Tape<E, D>, const K: usize, const STRIDE: usize>
+            Module<Tensor<Dyn4, E, D, T>> for $name<K, STRIDE>
+        {
             type Output = Tensor<Dyn4, E, D, T>;
             type Error = Error;
 
             fn try_forward(&self, x: Tensor<Dyn4, E, D, T>) -> Result<Self::Output> {
-                let windows = self.window.windows(stringify!($name), x)?;
+                let windows = Self::WINDOW.windows(stringify!($name), x)?;
                 Ok(windows.$reduce::<Dyn4, Axis<4>>()) // (B, C, H', W', k·k) -> (B, C, H', W')
-            }
-        }
-
-        impl<E: Real, D: Device<E>> TensorCollection<E, D> for $name {
-            type To<E2: Dtype, D2: Device<E2>> = $name;
-
-            fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
-                visitor: &mut V,
-            ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-                visitor.visit_fields(
-                    (
-                        <Self as TensorCollection<E, D>>::scalar("pool_size", |s| &s.window.pool_size, |s| &mut s.window.pool_size, ScalarOptions::from_default(2usize)),
-                        <Self as TensorCollection<E, D>>::scalar("stride", |s| &s.window.stride, |s| &mut s.window.stride, ScalarOptions::from_default(2usize)),
-                    ),
-                    |(pool_size, stride)| $name { window: Window { pool_size, stride } },
-                )
             }
         }
     };

@@ -8,7 +8,7 @@
 //! Shapes: `(batch, steps, d_model)` in and out. `act` is ReLU (original) or GELU (BERT).
 //! No dropout: results stay reproducible, and the book's small models do not need it.
 
-use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, LayerNorm, MultiHeadAttention, Real};
+use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, LayerNorm, MultiHeadAttention, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
@@ -65,7 +65,8 @@ impl Default for EncoderConfig {
 pub struct FeedForward<E: Dtype, D: Storage<E>> {
     pub w_1: Dense<E, D>,
     pub w_2: Dense<E, D>,
-    activation_code: usize,
+    /// `[activation]`: 0 ReLU, 1 GELU.
+    pub settings: Settings<E, D>,
 }
 
 impl<E: Real, D: Device<E>> FeedForward<E, D> {
@@ -73,12 +74,12 @@ impl<E: Real, D: Device<E>> FeedForward<E, D> {
         Self {
             w_1: Dense::new(dev, d_model, d_ff),
             w_2: Dense::new(dev, d_ff, d_model),
-            activation_code: activation.code(),
+            settings: Settings::new(dev, &[activation.code() as f64]),
         }
     }
 
     pub fn activation(&self) -> Activation {
-        Activation::from_code(self.activation_code)
+        Activation::from_code(self.settings.count(0))
     }
 }
 
@@ -106,18 +107,9 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for FeedForward<E, D> {
             (
                 Self::module("w_1", |s| &s.w_1, |s| &mut s.w_1),
                 Self::module("w_2", |s| &s.w_2, |s| &mut s.w_2),
-                Self::scalar(
-                    "activation",
-                    |s| &s.activation_code,
-                    |s| &mut s.activation_code,
-                    ScalarOptions::from_default(0),
-                ),
+                Self::module("settings", |s| &s.settings, |s| &mut s.settings),
             ),
-            |(w_1, w_2, activation_code)| FeedForward {
-                w_1,
-                w_2,
-                activation_code,
-            },
+            |(w_1, w_2, settings)| FeedForward { w_1, w_2, settings },
         )
     }
 }

@@ -28,11 +28,7 @@ fn is_ident(s: &str) -> bool {
 /// literals and variables; overflow and division by zero are errors.
 pub fn eval(expr: &str, vars: &BTreeMap<String, i64>) -> Result<i64, EvalError> {
     let tokens = tokenize(expr.trim().trim_end_matches(';'))?;
-    let mut parser = Parser {
-        tokens,
-        pos: 0,
-        vars,
-    };
+    let mut parser = Parser { tokens, pos: 0, vars };
     let value = parser.sum()?;
     if parser.pos != parser.tokens.len() {
         return Err(error(

@@ -10,8 +10,7 @@ use super::{Bundle, Event};
 use serde_json::Value;
 
 /// What a command body receives: its argument text and the event sink.
-pub type CommandFn =
-    Box<dyn Fn(&str, &mut dyn FnMut(Event)) -> Result<(), CommandError> + Send + Sync>;
+pub type CommandFn = Box<dyn Fn(&str, &mut dyn FnMut(Event)) -> Result<(), CommandError> + Send + Sync>;
 
 /// A failure a command reports; the engine turns it into an [`Event::Error`].
 #[derive(Debug, thiserror::Error)]
@@ -65,13 +64,7 @@ impl CommandRegistry {
     }
 
     /// Adds a command; a later registration of the same name replaces the earlier.
-    pub fn register(
-        &mut self,
-        name: &'static str,
-        args: &'static str,
-        help: &'static str,
-        run: CommandFn,
-    ) {
+    pub fn register(&mut self, name: &'static str, args: &'static str, help: &'static str, run: CommandFn) {
         self.commands.retain(|c| c.name != name);
         self.commands.push(Command {
             name,
@@ -166,10 +159,7 @@ pub fn text_and_html(text: &str) -> Bundle {
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");
-    bundle.insert(
-        "text/html".into(),
-        Value::String(format!("<pre>{escaped}</pre>")),
-    );
+    bundle.insert("text/html".into(), Value::String(format!("<pre>{escaped}</pre>")));
     bundle
 }
 

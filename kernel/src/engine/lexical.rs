@@ -244,10 +244,7 @@ mod tests {
         assert_eq!(is_complete(r"let c = '\'';"), Complete);
         assert_eq!(is_complete(r"let c = '\u{7B}';"), Complete);
         assert_eq!(is_complete("let c = b'(';"), Complete);
-        assert_eq!(
-            is_complete("fn f<'a>(x: &'a str) -> &'a str { x }"),
-            Complete
-        );
+        assert_eq!(is_complete("fn f<'a>(x: &'a str) -> &'a str { x }"), Complete);
         assert_eq!(is_complete("let s: &'static str = \"}\";"), Complete);
         assert_eq!(is_complete("'outer: loop { break 'outer; }"), Complete);
         assert_eq!(is_complete("fn f<'a>(x: &'a str) {"), incomplete("    "));

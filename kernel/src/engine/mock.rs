@@ -12,8 +12,8 @@
 use super::arith::{self, EvalError};
 use super::commands::{text_and_html, CommandError, CommandRegistry};
 use super::{
-    char_to_byte, lexical, plain, rust_language_info, Bundle, Completeness, Completions, Engine,
-    EngineInfo, Event,
+    char_to_byte, lexical, plain, rust_language_info, Bundle, Completeness, Completions, Engine, EngineInfo,
+    Event,
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,18 +22,9 @@ use std::time::{Duration, Instant};
 
 /// The builtins the language knows, with the text `inspect` shows for them.
 const BUILTINS: &[(&str, &str)] = &[
-    (
-        "print",
-        "print(\"text\"): write text and a newline to stdout",
-    ),
-    (
-        "eprint",
-        "eprint(\"text\"): write text and a newline to stderr",
-    ),
-    (
-        "panic",
-        "panic(\"message\"): fail the cell with a `panic` error",
-    ),
+    ("print", "print(\"text\"): write text and a newline to stdout"),
+    ("eprint", "eprint(\"text\"): write text and a newline to stderr"),
+    ("panic", "panic(\"message\"): fail the cell with a `panic` error"),
 ];
 
 pub struct MockEngine {
@@ -73,11 +64,7 @@ impl MockEngine {
         if let Some(text) = call_arg(line, "panic") {
             return Err(error("panic", &text));
         }
-        let vars = self
-            .variables
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let vars = self.variables.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(rest) = line.strip_prefix("let ") {
             let (name, expr) = rest
                 .split_once('=')
@@ -137,9 +124,7 @@ impl Engine for MockEngine {
         let before = &code[..end];
         let start = before
             .rfind(|c: char| !(c == '_' || c == ':' || c.is_alphanumeric()))
-            .map_or(0, |i| {
-                i + before[i..].chars().next().map_or(1, char::len_utf8)
-            });
+            .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
         let prefix = &before[start..];
         let mut candidates: Vec<String> = if prefix.starts_with(':') {
             self.commands.names()
@@ -169,9 +154,7 @@ impl Engine for MockEngine {
             .char_indices()
             .rfind(|&(_, c)| !is_word(c))
             .map_or(0, |(i, c)| i + c.len_utf8());
-        let end = code[at..]
-            .find(|c| !is_word(c))
-            .map_or(code.len(), |i| at + i);
+        let end = code[at..].find(|c| !is_word(c)).map_or(code.len(), |i| at + i);
         let word = code.get(start..end)?;
         if let Some(name) = word.strip_prefix(':') {
             return self.commands.help_for(name).map(plain);
@@ -202,10 +185,7 @@ impl Engine for MockEngine {
 
     fn shutdown(&self, _restart: bool) {
         self.interrupt();
-        self.variables
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.variables.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -242,9 +222,7 @@ fn register_mock_commands(commands: &mut CommandRegistry, interrupted: Arc<Atomi
         "[wait]",
         "Clear the cell's output (with `wait`, when new output arrives)",
         Box::new(|args, sink| {
-            sink(Event::ClearOutput {
-                wait: args == "wait",
-            });
+            sink(Event::ClearOutput { wait: args == "wait" });
             Ok(())
         }),
     );
@@ -322,10 +300,7 @@ fn error(ename: &str, evalue: &str) -> Event {
     Event::Error {
         ename: ename.into(),
         evalue: evalue.into(),
-        traceback: vec![
-            format!("{ename}: {evalue}"),
-            "  at line 1 of the cell".into(),
-        ],
+        traceback: vec![format!("{ename}: {evalue}"), "  at line 1 of the cell".into()],
     }
 }
 
@@ -347,12 +322,8 @@ mod tests {
             run(&engine, "let x = 2 * (3 + 4)\nx % 5 - -1"),
             vec![Event::Result(plain("5"))]
         );
-        assert!(
-            matches!(&run(&engine, "1/0")[0], Event::Error { ename, .. } if ename == "ArithmeticError")
-        );
-        assert!(
-            matches!(&run(&engine, "y")[0], Event::Error { ename, .. } if ename == "NameError")
-        );
+        assert!(matches!(&run(&engine, "1/0")[0], Event::Error { ename, .. } if ename == "ArithmeticError"));
+        assert!(matches!(&run(&engine, "y")[0], Event::Error { ename, .. } if ename == "NameError"));
     }
 
     #[test]

@@ -97,12 +97,7 @@ impl Kernel {
 
 /// Handles one multipart message from `channel`, sending any reply through
 /// `reply`. Never panics on bad input.
-pub fn dispatch(
-    kernel: &Kernel,
-    channel: Channel,
-    frames: Vec<Vec<u8>>,
-    reply: &mut dyn FnMut(Message),
-) {
+pub fn dispatch(kernel: &Kernel, channel: Channel, frames: Vec<Vec<u8>>, reply: &mut dyn FnMut(Message)) {
     let msg = match Message::decode(frames, &kernel.signer) {
         Ok(msg) => msg,
         Err(WireError::BadPart {
@@ -179,8 +174,7 @@ fn to_value(content: impl Serialize) -> Value {
 
 /// Decodes a request's content into its typed form.
 fn parse<T: DeserializeOwned>(msg: &Message) -> Result<T, ErrorReply> {
-    T::deserialize(&msg.content)
-        .map_err(|e| ErrorReply::new("MalformedMessage", format!("content: {e}")))
+    T::deserialize(&msg.content).map_err(|e| ErrorReply::new("MalformedMessage", format!("content: {e}")))
 }
 
 /// The reply content for one decoded request; `Ok(None)` for messages that
@@ -225,9 +219,7 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
         }
         "inspect_request" => {
             let req: InspectRequest = parse(msg)?;
-            let data = kernel
-                .engine
-                .inspect(&req.code, req.cursor_pos, req.detail_level);
+            let data = kernel.engine.inspect(&req.code, req.cursor_pos, req.detail_level);
             to_value(InspectReply {
                 status: "ok",
                 found: data.is_some(),
@@ -342,9 +334,7 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
                 to_value(DisplayData {
                     data: bundle,
                     metadata: Map::new(),
-                    transient: Transient {
-                        display_id: Some(id),
-                    },
+                    transient: Transient { display_id: Some(id) },
                 }),
             ),
             Event::Result(bundle) => {
@@ -481,17 +471,8 @@ mod tests {
     fn forged_messages_produce_nothing() {
         let signer = Signer::new("key");
         let (tx, rx) = mpsc::channel();
-        let kernel = Kernel::new(
-            Box::new(MockEngine::new()),
-            signer,
-            tx,
-            History::open_at(None),
-        );
-        let forged = request(
-            &Signer::new("other"),
-            "execute_request",
-            json!({"code": "1"}),
-        );
+        let kernel = Kernel::new(Box::new(MockEngine::new()), signer, tx, History::open_at(None));
+        let forged = request(&Signer::new("other"), "execute_request", json!({"code": "1"}));
         let (replies, published) = run(&kernel, &rx, forged);
         assert!(replies.is_empty());
         assert!(published.is_empty());

@@ -97,11 +97,7 @@ impl History {
             }
             HistAccess::Search => {
                 let pattern = req.pattern.as_deref().unwrap_or("*");
-                let all: Vec<&Entry> = self
-                    .entries
-                    .iter()
-                    .filter(|e| glob(pattern, &e.input))
-                    .collect();
+                let all: Vec<&Entry> = self.entries.iter().filter(|e| glob(pattern, &e.input)).collect();
                 let all = if req.unique { unique(all) } else { all };
                 last_n(all, req.n)
             }
@@ -134,10 +130,7 @@ fn append(path: &PathBuf, entry: &Entry) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     let mut line = serde_json::to_string(entry)?;
     line.push('\n');
     file.write_all(line.as_bytes())

@@ -43,12 +43,7 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
 
     let signer = Signer::new(&info.key);
     let (tx, rx) = mpsc::channel();
-    let kernel = Arc::new(Kernel::new(
-        engine,
-        signer.clone(),
-        tx.clone(),
-        History::open(),
-    ));
+    let kernel = Arc::new(Kernel::new(engine, signer.clone(), tx.clone(), History::open()));
 
     let iopub_thread = thread::Builder::new().name("iopub".into()).spawn(move || {
         for outgoing in rx {
@@ -85,13 +80,11 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let signal_kernel = kernel.clone();
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT])?;
     // Detached: it holds no socket, and the process exits under it.
-    thread::Builder::new()
-        .name("sigint".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                signal_kernel.engine.interrupt();
-            }
-        })?;
+    thread::Builder::new().name("sigint".into()).spawn(move || {
+        for _ in signals.forever() {
+            signal_kernel.engine.interrupt();
+        }
+    })?;
 
     for worker in workers {
         if worker.join().is_err() {

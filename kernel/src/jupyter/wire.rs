@@ -27,9 +27,8 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(key: &str) -> Self {
-        let mac = (!key.is_empty()).then(|| {
-            Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length")
-        });
+        let mac = (!key.is_empty())
+            .then(|| Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length"));
         Self { mac }
     }
 
@@ -279,10 +278,7 @@ mod tests {
         frames[2] = sig.into_bytes();
         assert!(matches!(
             Message::decode(frames, &signer),
-            Err(WireError::BadPart {
-                part: "content",
-                ..
-            })
+            Err(WireError::BadPart { part: "content", .. })
         ));
     }
 }
