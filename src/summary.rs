@@ -58,7 +58,7 @@ impl fmt::Display for Summary {
         let line = |c: &str| c.repeat(width);
         writeln!(f, "Model: \"{}\"", self.model)?;
         writeln!(f, "{}", line("_"))?;
-        writeln!(f, " {:<33}{:<26}{}", "Layer (type)", "Output Shape", "Param #")?;
+        writeln!(f, " {:<33}{:<26}Param #", "Layer (type)", "Output Shape")?;
         writeln!(f, "{}", line("="))?;
         for (i, r) in self.rows.iter().enumerate() {
             writeln!(
@@ -138,7 +138,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

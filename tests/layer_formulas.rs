@@ -49,7 +49,7 @@ fn conv2d_matches_formula_with_stride_padding_and_odd_sizes() {
         let dims = [2, c, h, w];
         let x = random_vec(dims.iter().product(), i as u64);
         let y = conv.forward(dev.tensor_from_vec(x.clone(), (2, c, h, w)));
-        let (want, want_dims) = conv2d(&x, dims, &conv.weight.as_vec(), o, k, &conv.bias.as_vec(), s, p);
+        let (want, want_dims) = conv2d(&x, dims, &conv.weight.as_vec(), &conv.bias.as_vec(), [o, k, s, p]);
         assert_eq!(y.shape().concrete(), want_dims, "case {i}");
         assert_close(&y.as_vec(), &want, 1e-6, &format!("conv case {i}"));
     }
@@ -63,7 +63,7 @@ fn conv2d_in_f32_agrees() {
     let y = conv.forward(dev.tensor_from_vec(x.iter().map(|&v| v as f32).collect(), (2, 2, 5, 5)));
     let w: Vec<f64> = conv.weight.as_vec().into_iter().map(f64::from).collect();
     let b: Vec<f64> = conv.bias.as_vec().into_iter().map(f64::from).collect();
-    let (want, _) = conv2d(&x, [2, 2, 5, 5], &w, 3, 3, &b, 1, 1);
+    let (want, _) = conv2d(&x, [2, 2, 5, 5], &w, &b, [3, 3, 1, 1]);
     let got: Vec<f64> = y.as_vec().into_iter().map(f64::from).collect();
     assert_close(&got, &want, 1e-4, "f32 conv");
 }

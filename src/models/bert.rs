@@ -88,6 +88,9 @@ impl BertConfig {
     }
 }
 
+/// Logits `(batch, classes)` and each layer's attention weights `(batch, heads, steps, steps)`.
+pub type LogitsAndAttention<E, D, T> = (Tensor<Dyn2, E, D, T>, Vec<Tensor<Dyn4, E, D>>);
+
 #[derive(Debug, Clone)]
 pub struct BertClassifier<E: Dtype, D: Storage<E>, const L: usize> {
     pub token_embedding: Embedding<E, D>,
@@ -133,7 +136,7 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
     pub fn forward_with_attention<T: Tape<E, D>>(
         &self,
         ids: Tensor<Dyn2, usize, D, T>,
-    ) -> Result<(Tensor<Dyn2, E, D, T>, Vec<Tensor<Dyn4, E, D>>)> {
+    ) -> Result<LogitsAndAttention<E, D, T>> {
         let (ids, tape) = ids.split_tape();
         let (b, s) = *ids.shape();
         let max = self.position_embedding.vocabulary();

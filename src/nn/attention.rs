@@ -13,6 +13,9 @@ use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
+/// An attention output (with its tape) and the attention weights `(batch, heads, steps_q, steps_k)`.
+pub type WithWeights<S, E, D, T> = (Tensor<S, E, D, T>, Tensor<Dyn4, E, D>);
+
 /// `softmax(Q Kᵀ / √d_k + mask) V` over `(batch, heads, steps, d_k)` tensors.
 ///
 /// Returns the output `(batch, heads, steps_q, d_k)` and the weights `(batch, heads, steps_q, steps_k)`.
@@ -22,7 +25,7 @@ pub fn scaled_dot_product_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     k: Tensor<Dyn4, E, D, T>,
     v: Tensor<Dyn4, E, D, T>,
     mask: Option<&Tensor<Dyn2, E, D>>,
-) -> (Tensor<Dyn4, E, D, T>, Tensor<Dyn4, E, D>) {
+) -> WithWeights<Dyn4, E, D, T> {
     let d_k = q.shape().3;
     let scale = E::from_f64(1.0 / (d_k as f64).sqrt()).unwrap();
     let kt = k.permute::<Dyn4, Axes4<0, 1, 3, 2>>(); // (B, H, S, d_k) -> (B, H, d_k, S)
@@ -53,7 +56,7 @@ pub struct MultiHeadAttention<E: Dtype, D: Storage<E>> {
 
 impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
     pub fn new(dev: &D, d_model: usize, heads: usize) -> Result<Self> {
-        if heads == 0 || d_model % heads != 0 {
+        if heads == 0 || !d_model.is_multiple_of(heads) {
             let why = format!("d_model {d_model} must be a multiple of the number of heads {heads}");
             return Err(Error::config("MultiHeadAttention", why));
         }
@@ -80,7 +83,7 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
         &self,
         x: Tensor<Dyn3, E, D, T>,
         mask: Option<&Tensor<Dyn2, E, D>>,
-    ) -> Result<(Tensor<Dyn3, E, D, T>, Tensor<Dyn4, E, D>)> {
+    ) -> Result<WithWeights<Dyn3, E, D, T>> {
         use super::OutputShape;
         let [b, s, d] = <[usize; 3]>::try_from(self.output_shape(&x.shape().concrete())?).unwrap();
         if let Some(m) = mask {

@@ -101,9 +101,11 @@ pub(crate) fn trainable_ones<S: Shape, E: Real, D: Device<E>>() -> TensorOptions
 /// `ConstShape` and the struct is `#[non_exhaustive]`), but every visitor we use (optimizers,
 /// safetensors, parameter counts, device moves) works on runtime shapes too: only
 /// `BuildModule` reads `shape`, and our layers are built with `new` instead.
+type ResetFn<S, E, D> = fn(&mut Tensor<S, E, D>) -> Result<(), <D as HasErr>::Err>;
+
 pub(crate) fn runtime_options<S: Shape, E: Real, D: Device<E>>(
     trainable: bool,
-    reset: fn(&mut Tensor<S, E, D>) -> Result<(), D::Err>,
+    reset: ResetFn<S, E, D>,
 ) -> TensorOptions<S, E, D> {
     let shape = S::from_concrete(&Default::default()).expect("a shape of runtime dims");
     let mut opts = std::mem::MaybeUninit::<TensorOptions<S, E, D>>::uninit();

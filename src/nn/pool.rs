@@ -9,6 +9,9 @@
 
 use super::{expect_rank, Dyn1, Dyn4, Real};
 use crate::{Error, Result};
+
+/// `(batch, channels, height, width, window)`.
+type Dyn5 = (usize, usize, usize, usize, usize);
 use dfdx::prelude::*;
 
 /// Window size and stride, shared by both pooling layers.
@@ -38,7 +41,7 @@ impl Window {
         &self,
         layer: &str,
         x: Tensor<Dyn4, E, D, T>,
-    ) -> Result<Tensor<(usize, usize, usize, usize, usize), E, D, T>> {
+    ) -> Result<Tensor<Dyn5, E, D, T>> {
         let input = x.shape().concrete();
         let out = self.output_shape(layer, &input)?;
         let ([b, c, h, w], [_, _, oh, ow]) = (input, <[usize; 4]>::try_from(out).unwrap());

@@ -8,7 +8,8 @@
 //! Shapes: `(batch, steps, d_model)` in and out. `act` is ReLU (original) or GELU (BERT).
 //! No dropout: results stay reproducible, and the book's small models do not need it.
 
-use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, LayerNorm, MultiHeadAttention, Real, Settings};
+use super::attention::WithWeights;
+use super::{tapes::*, Dense, Dyn2, Dyn3, LayerNorm, MultiHeadAttention, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
@@ -138,7 +139,7 @@ impl<E: Real, D: Device<E>> EncoderBlock<E, D> {
         &self,
         x: Tensor<Dyn3, E, D, T>,
         mask: Option<&Tensor<Dyn2, E, D>>,
-    ) -> Result<(Tensor<Dyn3, E, D, T>, Tensor<Dyn4, E, D>)> {
+    ) -> Result<WithWeights<Dyn3, E, D, T>> {
         let mut tapes = T::default();
         let x = untape(x, &mut tapes);
         let (a, weights) = self.attention.forward_with_weights(x.retaped::<T>(), mask)?;

@@ -20,16 +20,14 @@ pub fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
 }
 
 /// Formula 3.4.1 with channels, stride and zero padding:
+/// `[o, k, s, p]` are filters, kernel size, stride and padding:
 /// `y[b,o,i,j] = Σ_c Σ_m Σ_n x[b,c,i·s+m−p,j·s+n−p] · w[o,c,m,n] + bias[o]`.
 pub fn conv2d(
     x: &[f64],
     [b, c, h, w]: [usize; 4],
     wt: &[f64],
-    o: usize,
-    k: usize,
     bias: &[f64],
-    s: usize,
-    p: usize,
+    [o, k, s, p]: [usize; 4],
 ) -> (Vec<f64>, [usize; 4]) {
     let oh = (h + 2 * p - k) / s + 1;
     let ow = (w + 2 * p - k) / s + 1;
