@@ -1,7 +1,8 @@
 """jupyter_kernel_test suite for the ferrolab kernel with its mock engine.
 
-Run with ./run.sh (it builds the binary, writes a temporary kernelspec and
-runs this module). Every attribute the mock language can satisfy is set; the
+Run through `cargo test -p ferrolab-kernel --test jupyter_kernel_test` (kernel/tests/
+jupyter_kernel_test.rs builds the binary, writes a temporary kernelspec and runs this
+module in the project's test venv). Every attribute the mock language can satisfy is set; the
 pager test stays skipped because execute replies carry no payloads yet.
 """
 
