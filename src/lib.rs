@@ -5,6 +5,17 @@
 //! Every learner's notebook cell compiles against it, so it stays lean.
 //!
 //! Start with [`prelude`]: `use ferrolab::prelude::*;` brings the layers, models and dfdx in.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//!
+//! let dev = Cpu::seed_from_u64(0);
+//! let model = Cnn::<f32, Cpu>::new(&dev); // the book's CNN
+//! assert_eq!(model.summary().total_params(), 34_826);
+//! let images: Tensor<Dyn4, f32, Cpu> = dev.zeros_like(&(8, 1, 28, 28));
+//! let logits = model.forward(images);
+//! assert_eq!(logits.shape().concrete(), [8, 10]);
+//! ```
 
 pub mod data;
 pub mod display;
