@@ -7,6 +7,7 @@
 
 mod engine;
 mod jupyter;
+mod repl;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         size: summary::BertSize,
     },
+    /// The interactive terminal REPL (the default command, once the Rust engine lands).
+    Repl {
+        /// Which engine runs cells: `mock` is a tiny arithmetic language for tests.
+        #[arg(long, default_value = "mock")]
+        engine: String,
+    },
     /// Run as a Jupyter kernel (started by Jupyter with a connection file).
     Kernel {
         /// The connection file Jupyter wrote for this kernel.
@@ -40,6 +47,17 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         None => welcome(),
         Some(Command::Summary { model, size }) => summary::run(model, size),
+        Some(Command::Repl { engine }) => {
+            anyhow::ensure!(
+                engine == "mock",
+                "unknown engine {engine:?}: only `mock` is available yet"
+            );
+            let banner = repl::Banner {
+                device: "mock engine".into(),
+                first_example: "1 + 2 * 3".into(),
+            };
+            repl::run(std::sync::Arc::new(engine::mock::MockEngine::new()), banner)
+        }
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
             jupyter::sockets::serve(&info, Box::new(engine::mock::MockEngine::new()))

@@ -1,0 +1,108 @@
+//! The terminal REPL: the same engine as the kernel, at home in a terminal.
+//!
+//! Reads cells with rustyline (multi-line while the engine says the cell is incomplete,
+//! completion from the engine, history kept per user), runs them, and renders their events
+//! (`render`). Ctrl-C while a cell runs asks the engine to interrupt it (training stops at
+//! the next batch and variables stay); Ctrl-C at the prompt clears the line; Ctrl-D exits.
+
+mod editor;
+mod render;
+
+use crate::engine::Engine;
+use editor::EngineHelper;
+use render::Renderer;
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::{Config, Editor};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// What the banner says about where code runs.
+pub struct Banner {
+    pub device: String,
+    pub first_example: String,
+}
+
+pub fn run(engine: Arc<dyn Engine>, banner: Banner) -> anyhow::Result<()> {
+    let mut renderer = Renderer::stdout(session_dir());
+    print_banner(&renderer, &banner);
+    let running = Arc::new(AtomicBool::new(false));
+    forward_interrupts(engine.clone(), running.clone())?;
+
+    let config = Config::builder()
+        .auto_add_history(false)
+        .max_history_size(10_000)?
+        .build();
+    let mut editor: Editor<EngineHelper, DefaultHistory> = Editor::with_config(config)?;
+    editor.set_helper(Some(EngineHelper {
+        engine: engine.clone(),
+    }));
+    let history = editor::history_path();
+    if let Some(dir) = history.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = editor.load_history(&history); // absent on first start
+
+    loop {
+        match editor.readline(&renderer.paint(">> ", "1;32")) {
+            Ok(cell) if cell.trim().is_empty() => continue,
+            Ok(cell) => {
+                editor.add_history_entry(cell.as_str())?;
+                // Append now, so history survives a crash or a killed terminal.
+                let _ = editor.append_history(&history);
+                running.store(true, Ordering::SeqCst);
+                engine.execute(&cell, &mut |event| renderer.event(event));
+                running.store(false, Ordering::SeqCst);
+                renderer.break_live();
+            }
+            Err(ReadlineError::Interrupted) => continue, // Ctrl-C at the prompt: clear the line
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    engine.shutdown(false);
+    Ok(())
+}
+
+fn print_banner(renderer: &Renderer<std::io::Stdout>, banner: &Banner) {
+    let title = format!(
+        "ferrolab {} · Rust deep-learning lab · {}",
+        env!("CARGO_PKG_VERSION"),
+        banner.device
+    );
+    println!("{}", renderer.paint(&title, "1"));
+    println!("Type :help for commands. A first thing to try:");
+    println!("    {}", banner.first_example);
+    println!("Ctrl-C interrupts a running cell (training stops, variables stay); Ctrl-D exits.\n");
+}
+
+/// While a cell runs, Ctrl-C reaches this process as SIGINT: hand it to the engine.
+/// At the prompt rustyline reads Ctrl-C as a key, so no signal arrives there.
+fn forward_interrupts(engine: Arc<dyn Engine>, running: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT])?;
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            if running.load(Ordering::SeqCst) {
+                engine.interrupt();
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Images from this session: `$FERROLAB_OUTPUT_DIR`, else the user cache dir, one folder a session.
+fn session_dir() -> PathBuf {
+    let base = std::env::var_os("FERROLAB_OUTPUT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("ferrolab")
+                .join("repl")
+        });
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    base.join(format!("{stamp}-{}", std::process::id()))
+}
