@@ -74,10 +74,7 @@ fn ragged_row_names_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "ragged.csv", "a,b,label\n1,2,0\n3,1\n");
     let msg = error_text(&path, &CsvOptions::default());
-    assert!(
-        msg.ends_with("ragged.csv:3: expected 3 fields, found 2"),
-        "{msg}"
-    );
+    assert!(msg.ends_with("ragged.csv:3: expected 3 fields, found 2"), "{msg}");
 }
 
 #[test]

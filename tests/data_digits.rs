@@ -28,10 +28,7 @@ fn counts_from_file() -> (usize, Vec<usize>) {
 fn digits_has_1797_rows_with_the_known_class_counts() {
     let (rows, counts) = counts_from_file();
     assert_eq!(rows, 1797);
-    assert_eq!(
-        counts,
-        vec![178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
-    );
+    assert_eq!(counts, vec![178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
     assert_eq!(counts, DIGITS_CLASS_COUNTS.to_vec());
 
     let d = digits();

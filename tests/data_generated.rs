@@ -1,17 +1,12 @@
 //! Checks the generated datasets: LSTM sequences, sentiment sentences and the two tokenizers, synthetic audio.
 
 use ferrolab::data::{
-    magnitude_spectrogram, sentiment_sentences, sequence_classes, spoken_digits,
-    spoken_digits_spectrograms, Dataset, FeatureSet, WordPiece, WordTokenizer, AUDIO_SAMPLES,
-    SEQ_FEATURES, SEQ_STEPS,
+    magnitude_spectrogram, sentiment_sentences, sequence_classes, spoken_digits, spoken_digits_spectrograms,
+    Dataset, FeatureSet, WordPiece, WordTokenizer, AUDIO_SAMPLES, SEQ_FEATURES, SEQ_STEPS,
 };
 
 /// Nearest-centroid accuracy: centroids from `train`, evaluated on `test`.
-fn nearest_centroid(
-    train: &[(Vec<f32>, usize)],
-    test: &[(Vec<f32>, usize)],
-    classes: usize,
-) -> f32 {
+fn nearest_centroid(train: &[(Vec<f32>, usize)], test: &[(Vec<f32>, usize)], classes: usize) -> f32 {
     let dim = train[0].0.len();
     let mut sums = vec![vec![0.0f32; dim]; classes];
     let mut counts = vec![0usize; classes];
@@ -38,9 +33,7 @@ fn nearest_centroid(
 }
 
 fn features_of(ds: &FeatureSet, f: impl Fn(&[f32]) -> Vec<f32>) -> Vec<(Vec<f32>, usize)> {
-    (0..ds.len())
-        .map(|i| (f(ds.item(i)), ds.labels[i]))
-        .collect()
+    (0..ds.len()).map(|i| (f(ds.item(i)), ds.labels[i])).collect()
 }
 
 /// Mean turning angle per step of channels 0 and 1: atan2 of summed cross and dot products.
@@ -64,20 +57,10 @@ fn sequences_have_lstm_shapes_and_are_seeded() {
     assert_ne!(a.features, sequence_classes(3, 2).features);
     // Items of one class are not copies of each other.
     assert_eq!(a.labels[0], a.labels[10]);
-    let diff: f32 = a
-        .item(0)
-        .iter()
-        .zip(a.item(10))
-        .map(|(x, y)| (x - y).abs())
-        .sum();
+    let diff: f32 = a.item(0).iter().zip(a.item(10)).map(|(x, y)| (x - y).abs()).sum();
     assert!(diff > 100.0, "{diff}");
     let dev: dfdx::tensor::Cpu = Default::default();
-    let x = a
-        .batches(8)
-        .next()
-        .unwrap()
-        .sequences::<f32, _>(&dev)
-        .unwrap();
+    let x = a.batches(8).next().unwrap().sequences::<f32, _>(&dev).unwrap();
     use dfdx::shapes::HasShape;
     assert_eq!(x.shape(), &(8, 100, 10));
 }
@@ -98,11 +81,7 @@ fn sequences_need_time_a_single_step_is_at_chance() {
         let (x, y) = (item[50 * SEQ_FEATURES], item[50 * SEQ_FEATURES + 1]);
         vec![x, y, x * x + y * y]
     };
-    let acc = nearest_centroid(
-        &features_of(&train, one_step),
-        &features_of(&test, one_step),
-        10,
-    );
+    let acc = nearest_centroid(&features_of(&train, one_step), &features_of(&test, one_step), 10);
     assert!(acc < 0.2, "single-step accuracy {acc}");
 }
 
@@ -206,7 +185,8 @@ fn sentences_become_token_batches() {
     assert_eq!(tok.decode(ts.item(b.indices[0])), s.texts[b.indices[0]]);
 }
 
-const VOCAB: &str = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nun\n##aff\n##able\nthe\nmovie\n##s\nwas\ngreat\n!\n,\nwant\n##ed\n##able\n";
+const VOCAB: &str =
+    "[PAD]\n[UNK]\n[CLS]\n[SEP]\nun\n##aff\n##able\nthe\nmovie\n##s\nwas\ngreat\n!\n,\nwant\n##ed\n##able\n";
 
 #[test]
 fn wordpiece_splits_longest_match_first() {
@@ -231,12 +211,8 @@ fn wordpiece_splits_longest_match_first() {
 
 #[test]
 fn wordpiece_needs_the_special_tokens() {
-    let err =
-        WordPiece::from_vocab_str("my_vocab.txt", "[PAD]\n[UNK]\n[SEP]\nhello\n").unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "my_vocab.txt: the vocabulary has no [CLS] token"
-    );
+    let err = WordPiece::from_vocab_str("my_vocab.txt", "[PAD]\n[UNK]\n[SEP]\nhello\n").unwrap_err();
+    assert_eq!(err.to_string(), "my_vocab.txt: the vocabulary has no [CLS] token");
 }
 
 #[test]
@@ -260,11 +236,7 @@ fn audio_has_shapes_is_seeded_and_classes_differ() {
     };
     let train = spoken_digits(8, 1);
     let test = spoken_digits(4, 2);
-    let acc = nearest_centroid(
-        &features_of(&train, spectrum),
-        &features_of(&test, spectrum),
-        10,
-    );
+    let acc = nearest_centroid(&features_of(&train, spectrum), &features_of(&test, spectrum), 10);
     assert!(acc > 0.6, "spectrum accuracy {acc}");
 }
 

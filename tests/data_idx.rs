@@ -119,10 +119,7 @@ fn corrupt_gzip_and_trailing_bytes_are_errors() {
     let mut long = img.clone();
     long.push(0);
     let msg = parse_idx_images("long", &long).unwrap_err().to_string();
-    assert!(
-        msg.starts_with("long: 1 extra bytes after the data"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("long: 1 extra bytes after the data"), "{msg}");
 }
 
 #[test]

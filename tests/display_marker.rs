@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use ferrolab::display::{
-    capture, display, evcxr_print, mime, parse_marker, split_marker, DisplayMessage, Displayable,
-    Html, MimeBundle, MARKER_PREFIX,
+    capture, display, evcxr_print, mime, parse_marker, split_marker, DisplayMessage, Displayable, Html,
+    MimeBundle, MARKER_PREFIX,
 };
-use ferrolab::plot::{
-    AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot,
-};
+use ferrolab::plot::{AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot};
 
 fn small_curves() -> Curves {
     Curves::new()
@@ -29,11 +27,7 @@ fn markers(out: &str) -> Vec<DisplayMessage> {
 fn display_every_plot_bundles_svg_png_and_text() {
     let plots: Vec<Box<dyn Fn() -> MimeBundle>> = vec![
         Box::new(|| small_curves().mime_bundle()),
-        Box::new(|| {
-            ImageGrid::new(2, 2)
-                .push(&[0.0f32, 1.0, 1.0, 0.0])
-                .mime_bundle()
-        }),
+        Box::new(|| ImageGrid::new(2, 2).push(&[0.0f32, 1.0, 1.0, 0.0]).mime_bundle()),
         Box::new(|| FeatureMaps::new(2, 2, &[0.0f32, 1.0, 2.0, 3.0]).mime_bundle()),
         Box::new(|| AttentionMap::new(2, 2, &[0.5f32, 0.5, 0.1, 0.9]).mime_bundle()),
         Box::new(|| ConfusionMatrix::new(&["a", "b"], &[3, 1, 0, 4]).mime_bundle()),
@@ -201,19 +195,13 @@ fn display_capture_nests_and_restores() {
     });
     assert_eq!(markers(&inner)[0].data.get(mime::HTML), Some("inner"));
     let outer = markers(&outer);
-    assert_eq!(
-        outer.len(),
-        1,
-        "the inner display went to the inner capture only"
-    );
+    assert_eq!(outer.len(), 1, "the inner display went to the inner capture only");
     assert_eq!(outer[0].data.get(mime::HTML), Some("outer"));
 }
 
 #[test]
 fn display_plot_sizes_follow_with_size() {
-    let chart = LineChart::new()
-        .line_y("y", &[1.0, 3.0])
-        .with_size(333, 222);
+    let chart = LineChart::new().line_y("y", &[1.0, 3.0]).with_size(333, 222);
     assert_eq!(chart.size(), (333, 222));
     let svg = chart.mime_bundle().get(mime::SVG).unwrap().to_string();
     assert!(svg.contains(r#"width="333""#) && svg.contains(r#"height="222""#));

@@ -6,9 +6,7 @@
 
 use std::io::Cursor;
 
-use ferrolab::plot::{
-    AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot,
-};
+use ferrolab::plot::{AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot};
 
 fn curves() -> Curves {
     let epochs = 12;
@@ -70,9 +68,7 @@ fn attention() -> AttentionMap {
     let n = tokens.len();
     let mut w = vec![0.0f32; n * n];
     for r in 0..n {
-        let row: Vec<f32> = (0..n)
-            .map(|c| (-((r as f32 - c as f32).abs())).exp())
-            .collect();
+        let row: Vec<f32> = (0..n).map(|c| (-((r as f32 - c as f32).abs())).exp()).collect();
         let sum: f32 = row.iter().sum();
         for c in 0..n {
             w[r * n + c] = row[c] / sum;
@@ -174,11 +170,7 @@ fn plot_every_kind_renders_svg_that_parses() {
         assert!(!svg_texts(&svg).is_empty(), "{name}: SVG has no text");
         let doc = roxmltree::Document::parse(&svg).unwrap();
         assert_eq!(doc.root_element().attribute("width"), Some("500"), "{name}");
-        assert_eq!(
-            doc.root_element().attribute("height"),
-            Some("360"),
-            "{name}"
-        );
+        assert_eq!(doc.root_element().attribute("height"), Some("360"), "{name}");
         save(name, plot.as_ref());
     }
 }
@@ -214,10 +206,7 @@ fn plot_every_kind_renders_text_within_width() {
                     line.chars().count()
                 );
             }
-            assert!(
-                text.chars().any(|c| !c.is_whitespace()),
-                "{name}: blank text"
-            );
+            assert!(text.chars().any(|c| !c.is_whitespace()), "{name}: blank text");
         }
     }
 }
@@ -239,16 +228,10 @@ fn plot_curves_split_loss_and_accuracy_panels() {
 
     let texts = texts_only(&both.svg(900, 380));
     for label in ["loss", "accuracy", "train loss", "val acc", "MNIST CNN"] {
-        assert!(
-            texts.iter().any(|t| t == label),
-            "missing {label:?} in {texts:?}"
-        );
+        assert!(texts.iter().any(|t| t == label), "missing {label:?} in {texts:?}");
     }
     let art = both.text(80);
-    assert!(
-        art.contains("accuracy") && art.contains("1 train loss"),
-        "{art}"
-    );
+    assert!(art.contains("accuracy") && art.contains("1 train loss"), "{art}");
     assert!(
         art.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
         "braille lines:\n{art}"
@@ -274,18 +257,13 @@ fn plot_image_grid_titles_wrong_predictions_in_red() {
     let wrong: Vec<&(String, String)> = texts.iter().filter(|t| t.0 == "7 (pred 1)").collect();
     assert_eq!(wrong.len(), 1);
     assert_eq!(wrong[0].1, "#C80000");
-    let right = texts
-        .iter()
-        .find(|t| t.0 == "7 (pred 7)")
-        .expect("a right title");
+    let right = texts.iter().find(|t| t.0 == "7 (pred 7)").expect("a right title");
     assert_eq!(right.1, "#000000");
 
     // In the PNG, red text appears only when a prediction is wrong.
     let reddish = |g: &ImageGrid| {
         let (_, _, px) = decode_png(&g.png(400, 400));
-        px.iter()
-            .filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90)
-            .count()
+        px.iter().filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90).count()
     };
     assert!(reddish(&grid) > 10);
     let all_right = ImageGrid::new(28, 28).push_predicted(&ring(28, 0.0), 3, 3);
@@ -312,10 +290,7 @@ fn plot_feature_maps_one_tile_per_channel() {
     assert_eq!(maps.len(), 16);
     let texts = texts_only(&maps.svg(640, 640));
     for ch in ["0", "7", "15"] {
-        assert!(
-            texts.iter().any(|t| t == ch),
-            "channel {ch} titled: {texts:?}"
-        );
+        assert!(texts.iter().any(|t| t == ch), "channel {ch} titled: {texts:?}");
     }
 }
 
@@ -406,9 +381,7 @@ fn plot_inputs_take_f32_as_well_as_f64() {
 #[test]
 fn plot_image_grid_svg_stays_small_for_a_batch_of_digits() {
     // 64 digit-like pictures: only strokes become SVG shapes, not every pixel.
-    let batch: Vec<f32> = (0..64)
-        .flat_map(|i| ring(28, (i % 5) as f64 - 2.0))
-        .collect();
+    let batch: Vec<f32> = (0..64).flat_map(|i| ring(28, (i % 5) as f64 - 2.0)).collect();
     let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
     let svg = ImageGrid::from_batch(28, 28, &batch, &labels, &labels).svg(640, 640);
     let naive = 64 * 28 * 28 * 80; // one ~80-byte <rect> per pixel

@@ -48,10 +48,7 @@ pub fn spoken_digits(per_class: usize, seed: u64) -> FeatureSet {
         let class = i % 10;
         let pitch = rng.gen_range(90.0f32..220.0);
         let (f1, f2) = FORMANTS[class];
-        let (f1, f2) = (
-            f1 * rng.gen_range(0.94..1.06),
-            f2 * rng.gen_range(0.94..1.06),
-        );
+        let (f1, f2) = (f1 * rng.gen_range(0.94..1.06), f2 * rng.gen_range(0.94..1.06));
         let loudness = rng.gen_range(0.5f32..1.0);
         let mut phase = 0.0f32;
         let mut wave = Vec::with_capacity(AUDIO_SAMPLES);
@@ -144,21 +141,12 @@ pub fn magnitude_spectrogram(signal: &[f32], frame_len: usize, hop: usize) -> Sp
             values.push((re * re + im * im).sqrt());
         }
     }
-    Spectrogram {
-        frames,
-        bins,
-        values,
-    }
+    Spectrogram { frames, bins, values }
 }
 
 /// [`spoken_digits`] turned into spectrograms: items `[frames, bins]`, ready for an RNN or
 /// (as `[1, frames, bins]` after `reshape`) a CNN.
-pub fn spoken_digits_spectrograms(
-    per_class: usize,
-    seed: u64,
-    frame_len: usize,
-    hop: usize,
-) -> FeatureSet {
+pub fn spoken_digits_spectrograms(per_class: usize, seed: u64, frame_len: usize, hop: usize) -> FeatureSet {
     let waves = spoken_digits(per_class, seed);
     let mut features = Vec::new();
     let mut shape = vec![0, frame_len / 2 + 1];

@@ -218,9 +218,7 @@ impl Batch {
     pub fn tokens<D: TensorFromVec<usize>>(&self, dev: &D) -> DataResult<TokensTensor<D>> {
         self.need_rank("tokens()", 2, "(batch, seq_len)")?;
         match &self.inputs {
-            BatchInputs::Tokens(v) => {
-                Ok(dev.tensor_from_vec(v.clone(), (self.shape[0], self.shape[1])))
-            }
+            BatchInputs::Tokens(v) => Ok(dev.tensor_from_vec(v.clone(), (self.shape[0], self.shape[1]))),
             BatchInputs::Features(_) => Err(DataError::mismatch(
                 "tokens()",
                 "this batch holds features, not token ids",
@@ -278,12 +276,7 @@ mod tests {
     #[test]
     fn shuffling_is_seeded_and_covers_every_item_once() {
         let ds = ten_images();
-        let order = |seed| -> Vec<usize> {
-            ds.batches(3)
-                .shuffled(seed)
-                .flat_map(|b| b.indices)
-                .collect()
-        };
+        let order = |seed| -> Vec<usize> { ds.batches(3).shuffled(seed).flat_map(|b| b.indices).collect() };
         assert_eq!(order(7), order(7));
         assert_ne!(order(7), order(8));
         let mut all = order(7);
@@ -319,10 +312,7 @@ mod tests {
         let dev: Cpu = Default::default();
         let b = ten_images().batches(3).next().unwrap();
         let y = b.labels_one_hot::<f32, _>(&dev, 3).unwrap();
-        assert_eq!(
-            y.as_vec(),
-            vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-        );
+        assert_eq!(y.as_vec(), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
         assert!(b.labels_one_hot::<f32, _>(&dev, 2).is_err());
     }
 
@@ -348,12 +338,7 @@ mod tests {
             vec![],
         )
         .unwrap();
-        let t = ds
-            .batches(2)
-            .next()
-            .unwrap()
-            .sequences::<f32, _>(&dev)
-            .unwrap();
+        let t = ds.batches(2).next().unwrap().sequences::<f32, _>(&dev).unwrap();
         assert_eq!(t.shape().concrete(), [2, 3, 2]);
     }
 }

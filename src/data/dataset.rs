@@ -337,12 +337,7 @@ impl Dataset for TokenSet {
 }
 
 fn count_classes(labels: &[usize], classes: usize) -> Vec<usize> {
-    let n = labels
-        .iter()
-        .map(|&l| l + 1)
-        .max()
-        .unwrap_or(0)
-        .max(classes);
+    let n = labels.iter().map(|&l| l + 1).max().unwrap_or(0).max(classes);
     let mut counts = vec![0; n];
     for &l in labels {
         counts[l] += 1;
@@ -365,13 +360,7 @@ mod tests {
     fn new_rejects_wrong_sizes_and_labels() {
         let e = FeatureSet::new(vec![0.0; 5], vec![2], vec![0, 1], vec![]).unwrap_err();
         assert!(e.to_string().contains("need 4 features, got 5"), "{e}");
-        let e = FeatureSet::new(
-            vec![0.0; 4],
-            vec![2],
-            vec![0, 2],
-            vec!["a".into(), "b".into()],
-        )
-        .unwrap_err();
+        let e = FeatureSet::new(vec![0.0; 4], vec![2], vec![0, 2], vec!["a".into(), "b".into()]).unwrap_err();
         assert!(e.to_string().contains("label 2 but only 2 classes"), "{e}");
     }
 

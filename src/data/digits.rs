@@ -32,12 +32,7 @@ fn raw() -> &'static (Vec<u8>, Vec<usize>) {
                 .split(',')
                 .map(|v| v.trim().parse().expect("embedded digits: integer field"))
                 .collect();
-            assert_eq!(
-                values.len(),
-                65,
-                "embedded digits line {}: 65 fields",
-                n + 1
-            );
+            assert_eq!(values.len(), 65, "embedded digits line {}: 65 fields", n + 1);
             pixels.extend_from_slice(&values[..64]);
             labels.push(values[64] as usize);
         }

@@ -42,11 +42,7 @@ pub enum DataError {
     },
     /// A line of a text file is malformed as a whole (wrong number of fields, bad UTF-8).
     #[error("{file}:{line}: {why}")]
-    Line {
-        file: String,
-        line: u64,
-        why: String,
-    },
+    Line { file: String, line: u64, why: String },
     /// A file is wrong as a whole (bad magic number, truncated, no rows).
     #[error("{file}: {why}")]
     File { file: String, why: String },

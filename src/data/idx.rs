@@ -43,24 +43,11 @@ pub fn read_mnist(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> DataRes
     let lab = read_idx_labels(labels.as_ref())?;
     if img.count != lab.len() {
         return Err(DataError::mismatch(
-            format!(
-                "{} and {}",
-                images.as_ref().display(),
-                labels.as_ref().display()
-            ),
-            format!(
-                "count mismatch: {} images but {} labels",
-                img.count,
-                lab.len()
-            ),
+            format!("{} and {}", images.as_ref().display(), labels.as_ref().display()),
+            format!("count mismatch: {} images but {} labels", img.count, lab.len()),
         ));
     }
-    let classes = lab
-        .iter()
-        .map(|&l| l as usize + 1)
-        .max()
-        .unwrap_or(0)
-        .max(10);
+    let classes = lab.iter().map(|&l| l as usize + 1).max().unwrap_or(0).max(10);
     FeatureSet::new(
         img.pixels.iter().map(|&p| p as f32 / 255.0).collect(),
         vec![1, img.rows, img.cols],
@@ -101,10 +88,7 @@ fn read_file(path: &Path) -> DataResult<(String, Vec<u8>)> {
 }
 
 /// Decompresses gzip data; the note tells error messages that offsets are after gunzip.
-fn maybe_gunzip<'a>(
-    name: &str,
-    bytes: &'a [u8],
-) -> DataResult<(std::borrow::Cow<'a, [u8]>, &'static str)> {
+fn maybe_gunzip<'a>(name: &str, bytes: &'a [u8]) -> DataResult<(std::borrow::Cow<'a, [u8]>, &'static str)> {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok((bytes.into(), ""));
     }
@@ -121,14 +105,7 @@ struct Header {
 }
 
 impl Header {
-    fn read(
-        name: &str,
-        data: &[u8],
-        note: &str,
-        magic: u32,
-        what: &str,
-        rank: usize,
-    ) -> DataResult<Header> {
+    fn read(name: &str, data: &[u8], note: &str, magic: u32, what: &str, rank: usize) -> DataResult<Header> {
         let len = 4 * (1 + rank);
         let word = |i: usize| u32::from_be_bytes(data[4 * i..4 * i + 4].try_into().unwrap());
         if data.len() < 4 {

@@ -18,10 +18,7 @@ pub fn resize_bilinear(
         channels * height * width,
         "resize_bilinear: image size"
     );
-    assert!(
-        height * width * new_h * new_w > 0,
-        "resize_bilinear: empty size"
-    );
+    assert!(height * width * new_h * new_w > 0, "resize_bilinear: empty size");
     // For each output row (column): the two source rows (columns) and the weight of the second.
     let taps = |n_in: usize, n_out: usize| -> Vec<(usize, usize, f32)> {
         let scale = n_in as f32 / n_out as f32;

@@ -30,16 +30,13 @@ pub use audio::{
     AUDIO_SAMPLE_RATE,
 };
 pub use batch::{
-    collate, Batch, BatchInputs, Batches, FeaturesTensor, ImagesTensor, SequencesTensor,
-    TokensTensor,
+    collate, Batch, BatchInputs, Batches, FeaturesTensor, ImagesTensor, SequencesTensor, TokensTensor,
 };
 pub use csv_table::{read_csv, read_csv_str, CsvOptions, CsvTable, LabelColumn, LabelKind};
 pub use dataset::{stratified_split_indices, Dataset, FeatureSet, Input, Sample, Split, TokenSet};
 pub use digits::{digits, digits_28x28, digits_8x8, DIGITS_CLASS_COUNTS};
 pub use error::{Column, DataError, DataResult};
-pub use idx::{
-    parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels, read_mnist, IdxImages,
-};
+pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels, read_mnist, IdxImages};
 pub use image::resize_bilinear;
 pub use preview::{Preview, PreviewRow};
 pub use sequence::{sequence_classes, SEQ_CLASSES, SEQ_FEATURES, SEQ_STEPS};

@@ -44,11 +44,7 @@ impl TextSet {
     /// Encodes every sentence with `tokenizer` into a [`TokenSet`] of its `max_len`.
     pub fn encode(&self, tokenizer: &WordTokenizer) -> TokenSet {
         TokenSet {
-            ids: self
-                .texts
-                .iter()
-                .flat_map(|t| tokenizer.encode(t))
-                .collect(),
+            ids: self.texts.iter().flat_map(|t| tokenizer.encode(t)).collect(),
             seq_len: tokenizer.max_len,
             labels: self.labels.clone(),
             classes: self.classes.clone(),
@@ -121,16 +117,8 @@ impl WordTokenizer {
             .map(String::from)
             .chain(by_count.into_iter().map(|(w, _)| w))
             .collect();
-        let ids = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.clone(), i))
-            .collect();
-        WordTokenizer {
-            words,
-            ids,
-            max_len,
-        }
+        let ids = words.iter().enumerate().map(|(i, w)| (w.clone(), i)).collect();
+        WordTokenizer { words, ids, max_len }
     }
 
     pub fn vocab_size(&self) -> usize {

@@ -147,13 +147,7 @@ impl WordPiece {
 }
 
 /// Wraps ids as `[CLS] ids [SEP]`, truncated to `max_len` and padded; shared with the word tokenizer.
-pub(crate) fn frame(
-    ids: &[usize],
-    max_len: usize,
-    cls: usize,
-    sep: usize,
-    pad: usize,
-) -> Vec<usize> {
+pub(crate) fn frame(ids: &[usize], max_len: usize, cls: usize, sep: usize, pad: usize) -> Vec<usize> {
     let mut out = Vec::with_capacity(max_len);
     out.push(cls);
     out.extend(ids.iter().take(max_len.saturating_sub(2)));
@@ -246,10 +240,7 @@ mod tests {
             basic_tokenize("Hello,  WORLD!\tCafé's", true),
             vec!["hello", ",", "world", "!", "cafe", "'", "s"]
         );
-        assert_eq!(
-            basic_tokenize("我爱AI。", true),
-            vec!["我", "爱", "ai", "。"]
-        );
+        assert_eq!(basic_tokenize("我爱AI。", true), vec!["我", "爱", "ai", "。"]);
         assert_eq!(basic_tokenize("Keep Case", false), vec!["Keep", "Case"]);
     }
 

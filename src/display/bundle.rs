@@ -48,10 +48,7 @@ impl MimeBundle {
 
     /// Adds PNG bytes, base64-encoded as Jupyter expects.
     pub fn with_png(self, png: &[u8]) -> Self {
-        self.with(
-            mime::PNG,
-            base64::engine::general_purpose::STANDARD.encode(png),
-        )
+        self.with(mime::PNG, base64::engine::general_purpose::STANDARD.encode(png))
     }
 
     pub fn get(&self, mime: &str) -> Option<&str> {
@@ -64,9 +61,7 @@ impl MimeBundle {
     /// The decoded `image/png` bytes, if present and valid base64.
     pub fn png_bytes(&self) -> Option<Vec<u8>> {
         let b64 = self.get(mime::PNG)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .ok()
+        base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {

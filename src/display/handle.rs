@@ -56,11 +56,7 @@ impl DisplayHandle {
 
     /// Updates only if at least `min_interval` has passed since the last shown content;
     /// returns whether it did. A skipped value is not rendered at all.
-    pub fn update_throttled(
-        &mut self,
-        value: &(impl Displayable + ?Sized),
-        min_interval: Duration,
-    ) -> bool {
+    pub fn update_throttled(&mut self, value: &(impl Displayable + ?Sized), min_interval: Duration) -> bool {
         if self.last_shown.elapsed() < min_interval {
             self.skipped = true;
             return false;

@@ -132,12 +132,7 @@ fn span(i: usize, n_out: usize, n_in: usize) -> (usize, usize) {
 /// Shade-block rendering of a grid already scaled to 0..=1, one char per cell.
 pub(crate) fn shade_rows(data: &[f64], rows: usize, cols: usize) -> Vec<String> {
     (0..rows)
-        .map(|r| {
-            data[r * cols..(r + 1) * cols]
-                .iter()
-                .map(|&v| shade(v))
-                .collect()
-        })
+        .map(|r| data[r * cols..(r + 1) * cols].iter().map(|&v| shade(v)).collect())
         .collect()
 }
 

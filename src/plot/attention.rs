@@ -74,12 +74,8 @@ impl AttentionMap {
 impl Draw for AttentionMap {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let scaled = normalise(&self.weights);
-        let row_labels: Vec<String> = (0..self.rows)
-            .map(|i| Self::label(&self.row_labels, i))
-            .collect();
-        let col_labels: Vec<String> = (0..self.cols)
-            .map(|i| Self::label(&self.col_labels, i))
-            .collect();
+        let row_labels: Vec<String> = (0..self.rows).map(|i| Self::label(&self.row_labels, i)).collect();
+        let col_labels: Vec<String> = (0..self.cols).map(|i| Self::label(&self.col_labels, i)).collect();
         let matrix = Matrix {
             title: &self.title,
             rows: self.rows,
@@ -99,9 +95,7 @@ impl Draw for AttentionMap {
 
     fn art(&self, width: usize) -> String {
         let scaled = normalise(&self.weights);
-        let labels: Vec<String> = (0..self.rows)
-            .map(|i| Self::label(&self.row_labels, i))
-            .collect();
+        let labels: Vec<String> = (0..self.rows).map(|i| Self::label(&self.row_labels, i)).collect();
         let lw = labels
             .iter()
             .map(|l| l.chars().count())
@@ -115,11 +109,7 @@ impl Draw for AttentionMap {
         let mut out = vec![art::truncate(&self.title, width)];
         for (r, label) in labels.iter().enumerate() {
             let row: String = (0..shown)
-                .map(|c| {
-                    art::shade(scaled[r * self.cols + c])
-                        .to_string()
-                        .repeat(cell)
-                })
+                .map(|c| art::shade(scaled[r * self.cols + c]).to_string().repeat(cell))
                 .collect();
             out.push(format!("{} {row}", art::pad(label, lw, true)));
         }
@@ -132,12 +122,7 @@ impl Draw for AttentionMap {
         out.push(format!(
             "scale: ' '={}  █={}",
             art::fmt_num(self.weights.iter().copied().fold(f64::INFINITY, f64::min)),
-            art::fmt_num(
-                self.weights
-                    .iter()
-                    .copied()
-                    .fold(f64::NEG_INFINITY, f64::max)
-            ),
+            art::fmt_num(self.weights.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
         ));
         out.join("\n")
     }

@@ -41,11 +41,7 @@ pub(crate) fn viridis(t: f64) -> RGBColor {
 
 /// White → dark blue, for counts (confusion matrices); `t` in 0..=1.
 pub(crate) fn blues(t: f64) -> RGBColor {
-    const STOPS: [(f64, f64, f64); 3] = [
-        (247.0, 251.0, 255.0),
-        (107.0, 174.0, 214.0),
-        (8.0, 48.0, 107.0),
-    ];
+    const STOPS: [(f64, f64, f64); 3] = [(247.0, 251.0, 255.0), (107.0, 174.0, 214.0), (8.0, 48.0, 107.0)];
     interpolate(&STOPS, t)
 }
 

@@ -86,10 +86,7 @@ impl ConfusionMatrix {
     /// The given title, else one stating the accuracy.
     fn heading(&self) -> String {
         if self.title.is_empty() {
-            format!(
-                "confusion matrix (accuracy {:.1}%)",
-                100.0 * self.accuracy()
-            )
+            format!("confusion matrix (accuracy {:.1}%)", 100.0 * self.accuracy())
         } else {
             self.title.clone()
         }
@@ -119,18 +116,9 @@ impl Draw for ConfusionMatrix {
 
     /// A table with right-aligned counts; class names shrink (then become indices) to fit.
     fn art(&self, width: usize) -> String {
-        let longest = self
-            .classes
-            .iter()
-            .map(|c| c.chars().count())
-            .max()
-            .unwrap_or(1);
-        let named = |limit: usize| -> Vec<String> {
-            self.classes
-                .iter()
-                .map(|c| art::truncate(c, limit))
-                .collect()
-        };
+        let longest = self.classes.iter().map(|c| c.chars().count()).max().unwrap_or(1);
+        let named =
+            |limit: usize| -> Vec<String> { self.classes.iter().map(|c| art::truncate(c, limit)).collect() };
         let too_wide = |t: &[String]| t.iter().any(|l| l.chars().count() > width);
         let mut lines = vec![art::truncate(&self.heading(), width)];
         // Longest names that fit; failing that, indices with a key below.
@@ -162,12 +150,7 @@ impl ConfusionMatrix {
     fn table(&self, names: &[String]) -> Vec<String> {
         let n = names.len();
         let corner = "true\\pred";
-        let digits = self
-            .counts
-            .iter()
-            .map(|c| c.to_string().len())
-            .max()
-            .unwrap_or(1);
+        let digits = self.counts.iter().map(|c| c.to_string().len()).max().unwrap_or(1);
         let name_w = names.iter().map(|s| s.chars().count()).max().unwrap_or(1);
         let col_w = name_w.max(digits);
         let head_w = name_w.max(corner.len());
@@ -178,12 +161,7 @@ impl ConfusionMatrix {
         let mut rows = vec![format!("{}{header}", art::pad(corner, head_w, false))];
         for (r, name) in names.iter().enumerate() {
             let cells: String = (0..n)
-                .map(|c| {
-                    format!(
-                        " {}",
-                        art::pad(&self.counts[r * n + c].to_string(), col_w, true)
-                    )
-                })
+                .map(|c| format!(" {}", art::pad(&self.counts[r * n + c].to_string(), col_w, true)))
                 .collect();
             rows.push(format!("{}{cells}", art::pad(name, head_w, false)));
         }

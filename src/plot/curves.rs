@@ -94,10 +94,7 @@ impl Curves {
         }
         if !acc.is_empty() {
             // Accuracies in 0..1 get a fixed axis so panels from different runs compare.
-            let unit = acc
-                .iter()
-                .flat_map(|(_, v)| v)
-                .all(|v| (0.0..=1.0).contains(v));
+            let unit = acc.iter().flat_map(|(_, v)| v).all(|v| (0.0..=1.0).contains(v));
             panels.push(panel("accuracy", &acc, unit.then_some((0.0, 1.0))));
         }
         if panels.is_empty() {
@@ -108,10 +105,7 @@ impl Curves {
 }
 
 fn panel(title: &str, series: &[&(String, Vec<f64>)], y_range: Option<(f64, f64)>) -> LineChart {
-    let mut chart = LineChart::new()
-        .title(title)
-        .x_label("epoch")
-        .y_label(title);
+    let mut chart = LineChart::new().title(title).x_label("epoch").y_label(title);
     chart.y_range = y_range;
     for (name, values) in series {
         chart.push_series(Series {

@@ -17,9 +17,7 @@ pub(crate) fn ensure_registered() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
         // The bytes are a known-good TTF shipped in a crate, so failure is a build bug.
-        if plotters::style::register_font(FAMILY, FontStyle::Normal, ttf_noto_sans::REGULAR)
-            .is_err()
-        {
+        if plotters::style::register_font(FAMILY, FontStyle::Normal, ttf_noto_sans::REGULAR).is_err() {
             panic!("the embedded Noto Sans font could not be parsed");
         }
     });

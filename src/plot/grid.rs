@@ -169,13 +169,7 @@ impl Matrix<'_> {
         let cell_h = ((h - bottom - 4.0) / self.rows.max(1) as f64).max(1.0);
         let (x0, y0) = (left, 4.0);
 
-        cells(
-            &area,
-            (x0, y0),
-            (cell_w, cell_h),
-            (self.rows, self.cols),
-            &colour,
-        )?;
+        cells(&area, (x0, y0), (cell_w, cell_h), (self.rows, self.cols), &colour)?;
         let cell_px = (cell_h * 0.4).min(cell_w / 4.0).min(16.0 * s);
         if cell_px >= 7.0 {
             for r in 0..self.rows {
@@ -187,10 +181,7 @@ impl Matrix<'_> {
                         &WHITE
                     };
                     let style = centred(cell_px, ink);
-                    let at = (
-                        x0 + (c as f64 + 0.5) * cell_w,
-                        y0 + (r as f64 + 0.5) * cell_h,
-                    );
+                    let at = (x0 + (c as f64 + 0.5) * cell_w, y0 + (r as f64 + 0.5) * cell_h);
                     area.draw_text(&t, &style, (at.0 as i32, at.1 as i32))?;
                 }
             }
@@ -206,11 +197,7 @@ impl Matrix<'_> {
         let col_y = y0 + self.rows as f64 * cell_h + label_px * 0.9;
         for (c, label) in self.col_labels.iter().enumerate().take(self.cols) {
             let at = ((x0 + (c as f64 + 0.5) * cell_w) as i32, col_y as i32);
-            area.draw_text(
-                &art::truncate(label, max_chars),
-                &centred(label_px, &BLACK),
-                at,
-            )?;
+            area.draw_text(&art::truncate(label, max_chars), &centred(label_px, &BLACK), at)?;
         }
         if !self.x_title.is_empty() {
             let at = (x0 + self.cols as f64 * cell_w / 2.0, h - label_px * 0.8);
@@ -269,9 +256,7 @@ fn cells<DB: DrawingBackend>(
     let edge = |origin: f64, size: f64, i: usize| (origin + size * i as f64).round() as i32;
     // One rectangle in the commonest colour, then only runs of other colours on top:
     // keeps SVG small for images that are mostly background.
-    let grid: Vec<RGBColor> = (0..rows * cols)
-        .map(|i| colour(i / cols, i % cols))
-        .collect();
+    let grid: Vec<RGBColor> = (0..rows * cols).map(|i| colour(i / cols, i % cols)).collect();
     let background = commonest(&grid);
     area.draw(&Rectangle::new(
         [

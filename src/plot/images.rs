@@ -107,11 +107,7 @@ impl ImageGrid {
     fn with_tile<T: Copy + Into<f64>>(mut self, pixels: &[T], title: String, wrong: bool) -> Self {
         let mut values: Vec<f64> = pixels.iter().map(|&v| color::clamp01(v.into())).collect();
         values.resize(self.rows * self.cols, 0.0);
-        self.images.push(Tile {
-            title,
-            wrong,
-            values,
-        });
+        self.images.push(Tile { title, wrong, values });
         self
     }
 

@@ -162,10 +162,7 @@ impl LineChart {
     }
 
     /// Draws the chart into `area`; [`Curves`](super::Curves) uses it for each panel.
-    pub(crate) fn draw_on<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-    ) -> DrawResult<DB> {
+    pub(crate) fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let s = font_scale(area);
         let ((x0, x1), (y0, y1)) = self.ranges();
         let mut builder = ChartBuilder::on(area);
@@ -217,14 +214,12 @@ impl LineChart {
             };
             if !series.name.is_empty() {
                 let kind = series.kind;
-                anno.label(series.name.as_str())
-                    .legend(move |(x, y)| match kind {
-                        SeriesKind::Line => {
-                            PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(stroke))
-                                .into_dyn()
-                        }
-                        SeriesKind::Scatter => Circle::new((x + 9, y), 4, c.filled()).into_dyn(),
-                    });
+                anno.label(series.name.as_str()).legend(move |(x, y)| match kind {
+                    SeriesKind::Line => {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(stroke)).into_dyn()
+                    }
+                    SeriesKind::Scatter => Circle::new((x + 9, y), 4, c.filled()).into_dyn(),
+                });
             }
         }
         if self.series.iter().any(|s| !s.name.is_empty()) {
@@ -248,8 +243,7 @@ impl LineChart {
                 .filter(|(x, y)| {
                     let fx = (x - x0) / (x1 - x0);
                     let fy = (y - y0) / (y1 - y0);
-                    (if right { fx > 0.6 } else { fx < 0.4 })
-                        && (if top { fy > 0.6 } else { fy < 0.4 })
+                    (if right { fx > 0.6 } else { fx < 0.4 }) && (if top { fy > 0.6 } else { fy < 0.4 })
                 })
                 .count()
         };
@@ -268,11 +262,7 @@ impl LineChart {
     /// Braille art `width` chars wide with a plot area `rows` chars high.
     pub(crate) fn art_sized(&self, width: usize, rows: usize) -> String {
         let ((x0, x1), (y0, y1)) = self.ranges();
-        let labels = [
-            art::fmt_num(y1),
-            art::fmt_num((y0 + y1) / 2.0),
-            art::fmt_num(y0),
-        ];
+        let labels = [art::fmt_num(y1), art::fmt_num((y0 + y1) / 2.0), art::fmt_num(y0)];
         let lw = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
         let cols = width.saturating_sub(lw + 1).max(2);
         let rows = rows.max(3);
@@ -303,10 +293,7 @@ impl LineChart {
             dots.iter().for_each(|&(x, y)| canvas.set(x, y));
             // With several series, a tag char at the middle and end tells them apart.
             if tagged {
-                for &(x, y) in [dots.get(dots.len() / 2), dots.last()]
-                    .into_iter()
-                    .flatten()
-                {
+                for &(x, y) in [dots.get(dots.len() / 2), dots.last()].into_iter().flatten() {
                     canvas.tag(x, y, tag(i));
                 }
             }
@@ -333,11 +320,7 @@ impl LineChart {
         let gap = cols
             .saturating_sub(left.chars().count() + right.chars().count())
             .max(1);
-        out.push(format!(
-            "{} {left}{}{right}",
-            " ".repeat(lw),
-            " ".repeat(gap)
-        ));
+        out.push(format!("{} {left}{}{right}", " ".repeat(lw), " ".repeat(gap)));
         if !self.x_label.is_empty() {
             let lead = lw + 1 + cols.saturating_sub(self.x_label.chars().count()) / 2;
             out.push(format!("{}{}", " ".repeat(lead), self.x_label));
@@ -391,10 +374,7 @@ fn tag(i: usize) -> char {
 }
 
 fn zip<X: Copy + Into<f64>, Y: Copy + Into<f64>>(xs: &[X], ys: &[Y]) -> Vec<(f64, f64)> {
-    xs.iter()
-        .zip(ys)
-        .map(|(&x, &y)| (x.into(), y.into()))
-        .collect()
+    xs.iter().zip(ys).map(|(&x, &y)| (x.into(), y.into())).collect()
 }
 
 /// Min and max of `values`; a unit range around a single value, 0..1 when empty.

@@ -10,8 +10,7 @@ use plotters::prelude::*;
 use super::font;
 
 /// What plotters' drawing calls return on any backend.
-pub(crate) type DrawResult<DB> =
-    Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+pub(crate) type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 /// One plot kind's drawing and terminal art; [`impl_plot!`] builds the public traits on it.
 pub(crate) trait Draw {

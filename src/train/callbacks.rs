@@ -85,7 +85,8 @@ fn read_metric(owner: &str, monitor: &str, logs: &EpochLogs) -> TrainResult<f64>
     })
 }
 
-/// Stops when `monitor` has not improved by more than `min_delta` for `patience` epochs;
+/// Stops when `monitor` has not improved by more than `min_delta` for `patience` epochs
+/// (Keras's rule; patience 0 stops at the first epoch without improvement);
 /// can put back the best epoch's weights at the end (a clone of the model is kept).
 #[derive(Debug, Clone)]
 pub struct EarlyStopping<M> {
@@ -165,7 +166,8 @@ impl<M: Trainable> Callback<M> for EarlyStopping<M> {
             return Ok(Control::Continue);
         }
         self.wait += 1;
-        if self.wait > self.patience {
+        // As in Keras: stop after `patience` epochs without improvement (0 acts as 1).
+        if self.wait >= self.patience.max(1) {
             self.stopped_epoch = Some(logs.epoch);
             return Ok(Control::Stop);
         }
