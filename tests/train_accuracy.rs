@@ -33,11 +33,19 @@ fn stacked_lstm_learns_the_turning_circles() {
     let data = sequence_classes(50, 3).stratified_split(0.2, 42).unwrap();
     let dev = Cpu::seed_from_u64(0);
     let mut model = StackedLstm::<f32, Cpu>::with_sizes(&dev, 100, 10, 32, 10);
-    let cfg = FitConfig::default().epochs(15).batch_size(32).learning_rate(3e-3).seed(1);
+    let cfg = FitConfig::default()
+        .epochs(15)
+        .batch_size(32)
+        .learning_rate(3e-3)
+        .seed(1);
     run_fit(&mut model, &data.train, &cfg);
     let test = evaluate(&model, &data.test, 100).unwrap();
     eprintln!("lstm test_accuracy={:.4}", test.accuracy);
-    assert!(test.accuracy >= 0.5, "test accuracy {} (chance 0.1)", test.accuracy);
+    assert!(
+        test.accuracy >= 0.5,
+        "test accuracy {} (chance 0.1)",
+        test.accuracy
+    );
 }
 
 #[test]
@@ -48,9 +56,17 @@ fn bert_small_learns_negated_sentiment() {
     let dev = Cpu::seed_from_u64(0);
     let cfg = BertConfig::small(tokenizer.vocab_size(), 2);
     let mut model = BertClassifier::<f32, Cpu, 2>::new(&dev, cfg).unwrap();
-    let fit_cfg = FitConfig::default().epochs(8).batch_size(32).learning_rate(1e-3).seed(1);
+    let fit_cfg = FitConfig::default()
+        .epochs(8)
+        .batch_size(32)
+        .learning_rate(1e-3)
+        .seed(1);
     run_fit(&mut model, &data.train, &fit_cfg);
     let test = evaluate(&model, &data.test, 100).unwrap();
     eprintln!("bert test_accuracy={:.4}", test.accuracy);
-    assert!(test.accuracy >= 0.8, "test accuracy {} (chance 0.5)", test.accuracy);
+    assert!(
+        test.accuracy >= 0.8,
+        "test accuracy {} (chance 0.5)",
+        test.accuracy
+    );
 }

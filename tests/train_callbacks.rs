@@ -24,7 +24,10 @@ fn early_stopping_stops_after_patience_epochs_without_improvement() {
     let data = split();
     let mut model = mlp();
     // A learning rate this small cannot move val_loss by min_delta: only epoch 1 "improves".
-    let cfg = cfg().epochs(10).optimizer(Optimizer::Sgd { momentum: 0.0 }).learning_rate(1e-9);
+    let cfg = cfg()
+        .epochs(10)
+        .optimizer(Optimizer::Sgd { momentum: 0.0 })
+        .learning_rate(1e-9);
     let mut stop = EarlyStopping::new("val_loss").patience(2).min_delta(1e-3);
     let history = fit_with(&mut model, &data.train, &cfg, &mut [&mut stop], &mut Silent).unwrap();
     assert_eq!(history.epochs(), 3);
@@ -40,7 +43,14 @@ fn early_stopping_keeps_going_while_the_metric_improves() {
     let data = split();
     let mut model = mlp();
     let mut stop = EarlyStopping::new("val_accuracy").patience(5);
-    let history = fit_with(&mut model, &data.train, &cfg().epochs(3), &mut [&mut stop], &mut Silent).unwrap();
+    let history = fit_with(
+        &mut model,
+        &data.train,
+        &cfg().epochs(3),
+        &mut [&mut stop],
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(history.epochs(), 3);
     assert_eq!(history.stop_reason, StopReason::Completed);
     assert_eq!(stop.stopped_epoch(), None);
@@ -62,17 +72,26 @@ fn early_stopping_restores_the_best_weights() {
     let best = mlp();
     let mut stop = EarlyStopping::new("val_loss").restore_best_weights(true);
     Callback::<Mlp<f32, Cpu>>::on_train_begin(&mut stop, &best).unwrap();
-    assert_eq!(stop.on_epoch_end(&logs(1, 0.5), &best).unwrap(), Control::Continue);
+    assert_eq!(
+        stop.on_epoch_end(&logs(1, 0.5), &best).unwrap(),
+        Control::Continue
+    );
     let mut later = best.clone();
     let quiet = FitConfig::default().verbose(Verbose::Silent).epochs(1);
     fit(&mut later, &data.train, &quiet).unwrap();
-    assert_ne!(predict_proba(&later, &data.test, 100).unwrap(), predict_proba(&best, &data.test, 100).unwrap());
+    assert_ne!(
+        predict_proba(&later, &data.test, 100).unwrap(),
+        predict_proba(&best, &data.test, 100).unwrap()
+    );
     assert_eq!(stop.on_epoch_end(&logs(2, 0.9), &later).unwrap(), Control::Stop);
     let mut history = History::default();
     history.push(&logs(1, 0.5));
     history.push(&logs(2, 0.9));
     stop.on_train_end(&history, &mut later).unwrap();
-    assert_eq!(predict_proba(&later, &data.test, 100).unwrap(), predict_proba(&best, &data.test, 100).unwrap());
+    assert_eq!(
+        predict_proba(&later, &data.test, 100).unwrap(),
+        predict_proba(&best, &data.test, 100).unwrap()
+    );
 }
 
 #[test]
@@ -81,7 +100,14 @@ fn early_stopping_on_a_missing_metric_says_which() {
     let mut model = mlp();
     let mut stop = EarlyStopping::new("val_loss");
     let no_validation = FitConfig::default().verbose(Verbose::Silent).epochs(1);
-    let e = fit_with(&mut model, &data.train, &no_validation, &mut [&mut stop], &mut Silent).unwrap_err();
+    let e = fit_with(
+        &mut model,
+        &data.train,
+        &no_validation,
+        &mut [&mut stop],
+        &mut Silent,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("\"val_loss\""), "{e}");
 }
 
@@ -91,7 +117,14 @@ fn model_checkpoint_writes_every_epoch_with_sidecars() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = mlp();
     let mut ckpt = ModelCheckpoint::new(dir.path().join("mlp-{epoch}.safetensors"));
-    let history = fit_with(&mut model, &data.train, &cfg().epochs(3), &mut [&mut ckpt], &mut Silent).unwrap();
+    let history = fit_with(
+        &mut model,
+        &data.train,
+        &cfg().epochs(3),
+        &mut [&mut ckpt],
+        &mut Silent,
+    )
+    .unwrap();
     let saved: Vec<usize> = ckpt.saved().iter().map(|(e, _)| *e).collect();
     assert_eq!(saved, vec![1, 2, 3]);
     for epoch in 1..=3 {
@@ -108,13 +141,20 @@ fn model_checkpoint_writes_every_epoch_with_sidecars() {
     // The last file holds the trained weights.
     let mut fresh = Mlp::<f32, Cpu>::new(&Cpu::seed_from_u64(99), 64, 32, 10);
     load_checkpoint(&mut fresh, dir.path().join("mlp-3.safetensors")).unwrap();
-    assert_eq!(predict_proba(&fresh, &data.test, 100).unwrap(), predict_proba(&model, &data.test, 100).unwrap());
+    assert_eq!(
+        predict_proba(&fresh, &data.test, 100).unwrap(),
+        predict_proba(&model, &data.test, 100).unwrap()
+    );
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 6, "only checkpoints and sidecars, no temporary files: {names:?}");
+    assert_eq!(
+        names.len(),
+        6,
+        "only checkpoints and sidecars, no temporary files: {names:?}"
+    );
 }
 
 #[test]
@@ -124,7 +164,14 @@ fn model_checkpoint_best_only_saves_on_improvement() {
     let path = dir.path().join("best.safetensors");
     let mut model = mlp();
     let mut ckpt = ModelCheckpoint::new(&path).best_only("val_accuracy");
-    let history = fit_with(&mut model, &data.train, &cfg().epochs(4), &mut [&mut ckpt], &mut Silent).unwrap();
+    let history = fit_with(
+        &mut model,
+        &data.train,
+        &cfg().epochs(4),
+        &mut [&mut ckpt],
+        &mut Silent,
+    )
+    .unwrap();
     let mut expected = Vec::new();
     let mut best = f64::MIN;
     for (i, &acc) in history.val_accuracy.iter().enumerate() {
@@ -147,14 +194,30 @@ fn csv_logger_writes_one_row_per_epoch() {
     let path = dir.path().join("log.csv");
     let mut model = mlp();
     let mut log = CsvLogger::new(&path);
-    let history = fit_with(&mut model, &data.train, &cfg().epochs(3), &mut [&mut log], &mut Silent).unwrap();
+    let history = fit_with(
+        &mut model,
+        &data.train,
+        &cfg().epochs(3),
+        &mut [&mut log],
+        &mut Silent,
+    )
+    .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "epoch,loss,accuracy,val_loss,val_accuracy");
     assert_eq!(lines.len(), 4);
     for (i, line) in lines[1..].iter().enumerate() {
         let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
-        assert_eq!(f, vec![(i + 1) as f64, history.loss[i], history.accuracy[i], history.val_loss[i], history.val_accuracy[i]]);
+        assert_eq!(
+            f,
+            vec![
+                (i + 1) as f64,
+                history.loss[i],
+                history.accuracy[i],
+                history.val_loss[i],
+                history.val_accuracy[i]
+            ]
+        );
     }
     // Without validation the val_ fields stay empty.
     let no_val = FitConfig::default().verbose(Verbose::Silent).epochs(1);
@@ -169,7 +232,11 @@ struct StopAtTwo;
 
 impl<M> Callback<M> for StopAtTwo {
     fn on_epoch_end(&mut self, logs: &EpochLogs, _model: &M) -> ferrolab::train::TrainResult<Control> {
-        Ok(if logs.epoch == 2 { Control::Stop } else { Control::Continue })
+        Ok(if logs.epoch == 2 {
+            Control::Stop
+        } else {
+            Control::Continue
+        })
     }
 }
 
@@ -177,10 +244,20 @@ impl<M> Callback<M> for StopAtTwo {
 fn a_users_callback_can_stop_training() {
     let data = split();
     let mut model = mlp();
-    let mut log_path = tempfile::NamedTempFile::new().unwrap().into_temp_path().to_path_buf();
+    let mut log_path = tempfile::NamedTempFile::new()
+        .unwrap()
+        .into_temp_path()
+        .to_path_buf();
     log_path.set_extension("csv");
     let mut log = CsvLogger::new(&log_path);
-    let history = fit_with(&mut model, &data.train, &cfg().epochs(5), &mut [&mut StopAtTwo, &mut log], &mut Silent).unwrap();
+    let history = fit_with(
+        &mut model,
+        &data.train,
+        &cfg().epochs(5),
+        &mut [&mut StopAtTwo, &mut log],
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(history.epochs(), 2);
     assert_eq!(history.stop_reason, StopReason::Callback("StopAtTwo".into()));
     // Every callback still saw the last epoch.

@@ -35,7 +35,10 @@ fn save_then_load_restores_weights_and_meta() {
     assert_eq!(weights(&loaded), weights(&saved));
     assert_eq!(meta.epoch, 4);
     assert_eq!(meta.kind, "mlp");
-    assert_eq!(meta.config, serde_json::json!({"features": 64, "hidden": 16, "classes": 10}));
+    assert_eq!(
+        meta.config,
+        serde_json::json!({"features": 64, "hidden": 16, "classes": 10})
+    );
     assert_eq!(dir_names(dir.path()), ["m.safetensors", "m.safetensors.json"]);
 }
 
@@ -73,9 +76,16 @@ fn a_failure_before_the_rename_keeps_the_old_checkpoint_and_leaves_no_temp_file(
         Err(std::io::Error::other("disk unplugged"))
     };
     let e = save_checkpoint_with_hook(&mlp(16, 2), &path, 2, None, &mut fail).unwrap_err();
-    assert!(e.to_string().contains("m.safetensors") && e.to_string().contains("disk unplugged"), "{e}");
+    assert!(
+        e.to_string().contains("m.safetensors") && e.to_string().contains("disk unplugged"),
+        "{e}"
+    );
     assert_eq!(seen.len(), 1);
-    assert!(seen[0] > 64 * 16 * 4, "temp file held the new weights ({} bytes)", seen[0]);
+    assert!(
+        seen[0] > 64 * 16 * 4,
+        "temp file held the new weights ({} bytes)",
+        seen[0]
+    );
     assert_eq!(std::fs::read(&path).unwrap(), old_weights);
     assert_eq!(std::fs::read(sidecar_path(&path)).unwrap(), old_sidecar);
     assert_eq!(dir_names(dir.path()), ["m.safetensors", "m.safetensors.json"]);
@@ -84,7 +94,11 @@ fn a_failure_before_the_rename_keeps_the_old_checkpoint_and_leaves_no_temp_file(
     let mut calls = 0;
     let mut fail_second = |_: &Path| {
         calls += 1;
-        if calls == 2 { Err(std::io::Error::other("late failure")) } else { Ok(()) }
+        if calls == 2 {
+            Err(std::io::Error::other("late failure"))
+        } else {
+            Ok(())
+        }
     };
     save_checkpoint_with_hook(&mlp(16, 2), &path, 2, None, &mut fail_second).unwrap_err();
     assert_eq!(std::fs::read(sidecar_path(&path)).unwrap(), old_sidecar);
@@ -99,7 +113,10 @@ fn garbage_and_truncated_files_are_named() {
     let mut model = mlp(16, 1);
     let before = weights(&model);
     let e = load_checkpoint(&mut model, &garbage).unwrap_err().to_string();
-    assert!(e.contains("garbage.safetensors") && e.contains("not a readable safetensors"), "{e}");
+    assert!(
+        e.contains("garbage.safetensors") && e.contains("not a readable safetensors"),
+        "{e}"
+    );
 
     let good = dir.path().join("good.safetensors");
     save_checkpoint(&mlp(16, 2), &good, 0, None).unwrap();
@@ -110,7 +127,9 @@ fn garbage_and_truncated_files_are_named() {
     assert!(e.contains("truncated.safetensors"), "{e}");
     assert_eq!(weights(&model), before, "a failed load leaves the model alone");
 
-    let e = load_checkpoint(&mut model, dir.path().join("missing.safetensors")).unwrap_err().to_string();
+    let e = load_checkpoint(&mut model, dir.path().join("missing.safetensors"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.safetensors"), "{e}");
 }
 
@@ -139,10 +158,14 @@ fn wrong_dtype_and_wrong_model_kind_are_refused() {
 
     let cnn_path = dir.path().join("cnn.safetensors");
     save_checkpoint(&Cnn::<f32, Cpu>::new(&Cpu::default()), &cnn_path, 0, None).unwrap();
-    let e = load_checkpoint(&mut mlp(16, 1), &cnn_path).unwrap_err().to_string();
+    let e = load_checkpoint(&mut mlp(16, 1), &cnn_path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("\"cnn\"") && e.contains("\"mlp\""), "{e}");
     // Without the sidecar the tensor check still catches it, naming a tensor.
     std::fs::remove_file(sidecar_path(&cnn_path)).unwrap();
-    let e = load_checkpoint(&mut mlp(16, 1), &cnn_path).unwrap_err().to_string();
+    let e = load_checkpoint(&mut mlp(16, 1), &cnn_path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("hidden_1.weight") && e.contains("missing"), "{e}");
 }

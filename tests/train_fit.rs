@@ -60,7 +60,9 @@ fn same_seed_same_history() {
     let data = split();
     let run = || {
         let (_, mut model) = mlp(3);
-        fit(&mut model, &data.train, &quiet().epochs(2).seed(5)).unwrap().loss
+        fit(&mut model, &data.train, &quiet().epochs(2).seed(5))
+            .unwrap()
+            .loss
     };
     assert_eq!(run(), run());
 }
@@ -90,7 +92,11 @@ fn predictions_agree_with_evaluation() {
         let best = row.iter().cloned().fold(f64::MIN, f64::max);
         assert_eq!(row[c], best);
     }
-    let hits = classes.iter().zip(&data.test.labels).filter(|(p, l)| p == l).count();
+    let hits = classes
+        .iter()
+        .zip(&data.test.labels)
+        .filter(|(p, l)| p == l)
+        .count();
     let acc = evaluate(&model, &data.test, 50).unwrap().accuracy;
     assert!((hits as f64 / data.test.len() as f64 - acc).abs() < 1e-9);
 }
@@ -106,7 +112,10 @@ fn bad_settings_are_named() {
     // 8×8 images fed to a model expecting 784 features: the layer says so.
     let (_, mut wide) = (0, Mlp::<f32, Cpu>::new(&Cpu::default(), 784, 8, 10));
     let e = fit(&mut wide, &data.train, &quiet().epochs(1)).unwrap_err();
-    assert!(e.to_string().contains("784") || e.to_string().contains("64"), "{e}");
+    assert!(
+        e.to_string().contains("784") || e.to_string().contains("64"),
+        "{e}"
+    );
 }
 
 /// Records what the observer is told.
@@ -147,7 +156,10 @@ fn observer_sees_every_batch_and_epoch() {
     assert_eq!(rec.epochs, vec![1, 2]);
     assert!(rec.ended);
     let last = rec.batches.last().unwrap();
-    assert_eq!((last.epoch, last.batch, last.batches), (2, plan.batches_per_epoch, plan.batches_per_epoch));
+    assert_eq!(
+        (last.epoch, last.batch, last.batches),
+        (2, plan.batches_per_epoch, plan.batches_per_epoch)
+    );
 }
 
 #[test]
