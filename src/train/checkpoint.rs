@@ -94,6 +94,8 @@ fn write_atomically(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // ModelCheckpoint paths such as `runs/cnn-{epoch}.safetensors` may name a new folder.
+    std::fs::create_dir_all(&dir).map_err(io)?;
     // Dropping `tmp` on any early return deletes the temporary file.
     let tmp = NamedTempFile::new_in(&dir).map_err(io)?;
     write(tmp.path()).map_err(io)?;

@@ -51,6 +51,14 @@ pub fn fit_with<M: Trainable, S: Dataset>(
     if train.is_empty() {
         return Err(TrainError::config("fit", "the training data is empty"));
     }
+    if validation.as_ref().is_some_and(|(_, idx)| idx.is_empty()) {
+        let why = format!(
+            "no validation items: {:?} of {} items leaves none",
+            cfg.validation,
+            data.len()
+        );
+        return Err(TrainError::config("FitConfig.validation", why));
+    }
     reset_cancel();
     // Without the handler Ctrl-C still stops the process, just not gracefully: not fatal.
     let _ = install_sigint_handler();
