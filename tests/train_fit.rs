@@ -109,6 +109,9 @@ fn bad_settings_are_named() {
     assert!(e.to_string().contains("batch_size"), "{e}");
     let e = fit(&mut model, &data.train, &quiet().validation_split(1.5)).unwrap_err();
     assert!(e.to_string().contains("validation_split"), "{e}");
+    let tiny = data.train.subset(&[0, 1, 2, 3, 4]);
+    let e = fit(&mut model, &tiny, &quiet().validation_split(0.1)).unwrap_err();
+    assert!(e.to_string().contains("no validation items"), "{e}");
     // 8×8 images fed to a model expecting 784 features: the layer says so.
     let (_, mut wide) = (0, Mlp::<f32, Cpu>::new(&Cpu::default(), 784, 8, 10));
     let e = fit(&mut wide, &data.train, &quiet().epochs(1)).unwrap_err();
