@@ -25,6 +25,7 @@ pub mod nn;
 pub mod plot;
 pub mod prelude;
 pub mod summary;
+pub mod train;
 
 pub use dfdx;
 pub use error::{Error, Result};

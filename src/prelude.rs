@@ -8,5 +8,10 @@ pub use crate::nn::{
     MultiHeadAttention, OutputShape, Real, Sequences, SimpleRnn,
 };
 pub use crate::summary::Summary;
+pub use crate::train::{
+    evaluate, fit, fit_with, load_checkpoint, predict, predict_proba, save_checkpoint, Callback, Classifier,
+    CsvLogger, EarlyStopping, FitConfig, History, LiveCurves, Metrics, ModelCheckpoint, Observer,
+    TextProgress, TrainError, Verbose,
+};
 pub use dfdx::optim::{Adam, AdamConfig, RMSprop, RMSpropConfig, Sgd, SgdConfig};
 pub use dfdx::prelude::*;

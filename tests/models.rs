@@ -85,6 +85,11 @@ fn parameter_counts_match_keras() {
     // all-MiniLM-L6-v2 has 22,713,216 parameters with its pooler; plus a 384→2 classifier.
     assert_eq!(mini.num_trainable_params(), 22_713_216 + 770);
     assert_eq!(mini.summary(128).total_params(), mini.num_trainable_params());
+    assert_eq!(
+        mini.config(),
+        BertConfig::mini_lm(2),
+        "a model reports the sizes it was built with"
+    );
     let mlp = Mlp::<f32, Cpu>::new(&dev, 64, 32, 10);
     assert_eq!(
         mlp.summary().total_params(),

@@ -9,6 +9,7 @@ mod engine;
 mod jupyter;
 mod repl;
 mod summary;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         size: summary::BertSize,
     },
+    /// Train a book model on bundled or generated data and report its test accuracy.
+    Train(train::TrainArgs),
     /// The interactive terminal REPL (the default command, once the Rust engine lands).
     Repl {
         /// Which engine runs cells: `mock` is a tiny arithmetic language for tests.
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         None => welcome(),
         Some(Command::Summary { model, size }) => summary::run(model, size),
+        Some(Command::Train(args)) => train::run(args),
         Some(Command::Repl { engine }) => {
             anyhow::ensure!(
                 engine == "mock",

@@ -132,6 +132,28 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
         self.token_embedding.dim()
     }
 
+    /// The [PAD] token id, masked out of attention.
+    pub fn pad_id(&self) -> usize {
+        self.settings.count(0)
+    }
+
+    /// The sizes this model was built with.
+    pub fn config(&self) -> BertConfig {
+        let block = self.encoder.modules.first();
+        BertConfig {
+            vocab_size: self.token_embedding.vocabulary(),
+            hidden: self.hidden(),
+            layers: L,
+            heads: block.map_or(0, |b| b.attention.heads()),
+            intermediate: block.map_or(0, |b| b.feed_forward.w_1.units()),
+            max_position: self.position_embedding.vocabulary(),
+            type_vocab: self.segment_embedding.vocabulary(),
+            classes: self.classifier.units(),
+            layer_norm_eps: self.embedding_norm.epsilon(),
+            pad_id: self.pad_id(),
+        }
+    }
+
     /// Logits and every layer's attention weights `(batch, heads, steps, steps)`, for heatmaps.
     pub fn forward_with_attention<T: Tape<E, D>>(
         &self,
@@ -148,7 +170,7 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
             ));
         }
         let dev = ids.device().clone();
-        let pad_id = self.settings.count(0);
+        let pad_id = self.pad_id();
         let positions = dev.tensor_from_vec((0..b * s).map(|i| i % s).collect(), (b, s));
         let segments = dev.tensor_from_vec(vec![0usize; b * s], (b, s));
         let mask: Vec<E> = ids

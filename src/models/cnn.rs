@@ -48,10 +48,14 @@ impl<E: Real, D: Device<E>> Cnn<E, D> {
         }
     }
 
+    /// Height and width of the input images.
+    pub fn side(&self) -> usize {
+        self.settings.count(0)
+    }
+
     /// One sample's shape, `(channels, side, side)`.
     pub fn input_shape(&self) -> Vec<usize> {
-        let side = self.settings.count(0);
-        vec![self.conv_1.config().in_channels, side, side]
+        vec![self.conv_1.config().in_channels, self.side(), self.side()]
     }
 
     pub fn summary(&self) -> Summary {

@@ -36,10 +36,15 @@ impl<E: Real, D: Device<E>> StackedLstm<E, D> {
         }
     }
 
+    /// The sequence length the model was built for (and its summary shows).
+    pub fn steps(&self) -> usize {
+        self.settings.count(0)
+    }
+
     pub fn summary(&self) -> Summary {
         let build = || -> Result<Summary> {
             Ok(
-                SummaryBuilder::new("stacked_lstm", &[self.settings.count(0), self.lstm_1.features()])
+                SummaryBuilder::new("stacked_lstm", &[self.steps(), self.lstm_1.features()])
                     .layer("lstm", "LSTM", &self.lstm_1, params(&self.lstm_1))?
                     .layer("lstm_1", "LSTM", &self.lstm_2, params(&self.lstm_2))?
                     .layer("dense", "Dense", &self.dense, params(&self.dense))?

@@ -1,0 +1,209 @@
+//! Which models `fit` can train, and how a data [`Batch`] becomes each one's input tensor.
+//!
+//! A model names its input kind once ([`Classifier::Feed`]): images `(b, c, h, w)`,
+//! sequences `(b, t, f)`, features `(b, f)` or token ids `(b, s)`. Everything else
+//! ([`Trainable`]) follows from the model being a dfdx module that maps that input, with or
+//! without a gradient tape, to `(batch, classes)` logits. The book's four models are wired
+//! here; a learner's own model needs one `impl Classifier`. Only classification is covered.
+
+use dfdx::prelude::*;
+use dfdx::tensor::safetensors::SafeDtype;
+use serde_json::json;
+
+use super::error::{TrainError, TrainResult};
+use super::walk::device_of;
+use crate::data::Batch;
+use crate::models::{BertClassifier, Cnn, Mlp, StackedLstm};
+use crate::nn::{Dyn2, Dyn3, Dyn4, Real};
+
+/// Logits `(batch, classes)`, the output of every trainable model.
+pub type Logits<E, D, T = NoneTape> = Tensor<Dyn2, E, D, T>;
+
+/// How a batch becomes an input tensor (without a tape; `Trace` puts one on).
+pub trait Feed<E: Dtype, D: Device<E>> {
+    /// A tensor such as `Tensor<(usize, usize), usize, D>` for token ids.
+    type Input: Trace<E, D>;
+    fn input(batch: &Batch, dev: &D) -> TrainResult<Self::Input>;
+}
+
+/// Image batches `(batch, channels, height, width)`.
+pub struct ImageInput;
+/// Sequence batches `(batch, steps, features)`.
+pub struct SequenceInput;
+/// Flat feature batches `(batch, values per item)`.
+pub struct FeatureInput;
+/// Token id batches `(batch, seq_len)`.
+pub struct TokenInput;
+
+impl<E: Real, D: Device<E>> Feed<E, D> for ImageInput {
+    type Input = Tensor<Dyn4, E, D>;
+    fn input(batch: &Batch, dev: &D) -> TrainResult<Tensor<Dyn4, E, D>> {
+        Ok(batch.images(dev)?)
+    }
+}
+
+impl<E: Real, D: Device<E>> Feed<E, D> for SequenceInput {
+    type Input = Tensor<Dyn3, E, D>;
+    fn input(batch: &Batch, dev: &D) -> TrainResult<Tensor<Dyn3, E, D>> {
+        Ok(batch.sequences(dev)?)
+    }
+}
+
+impl<E: Real, D: Device<E>> Feed<E, D> for FeatureInput {
+    type Input = Tensor<Dyn2, E, D>;
+    fn input(batch: &Batch, dev: &D) -> TrainResult<Tensor<Dyn2, E, D>> {
+        Ok(batch.features(dev)?)
+    }
+}
+
+impl<E: Real, D: Device<E>> Feed<E, D> for TokenInput {
+    type Input = Tensor<Dyn2, usize, D>;
+    fn input(batch: &Batch, dev: &D) -> TrainResult<Tensor<Dyn2, usize, D>> {
+        Ok(batch.tokens(dev)?)
+    }
+}
+
+/// A classification model: its element type, device and input kind, plus what a
+/// checkpoint's sidecar records about it.
+///
+/// ```ignore
+/// impl<E: Real, D: Device<E>> Classifier for MyNet<E, D> {
+///     type Elem = E;
+///     type Dev = D;
+///     type Feed = FeatureInput;
+/// }
+/// ```
+pub trait Classifier {
+    type Elem: Real;
+    type Dev: Device<Self::Elem>;
+    type Feed: Feed<Self::Elem, Self::Dev>;
+
+    /// A short name for checkpoints, e.g. `"cnn"`.
+    fn kind(&self) -> String {
+        let full = std::any::type_name::<Self>();
+        let path = full.split('<').next().unwrap_or(full);
+        path.rsplit("::").next().unwrap_or(path).to_lowercase()
+    }
+
+    /// The sizes needed to rebuild the model, as JSON (`null` when unknown).
+    fn config(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}
+
+/// The model's input without a tape, and with one.
+type Input<M> = <<M as Classifier>::Feed as Feed<<M as Classifier>::Elem, <M as Classifier>::Dev>>::Input;
+type Traced<M> = <Input<M> as Trace<<M as Classifier>::Elem, <M as Classifier>::Dev>>::Traced;
+type Tape<M> = OwnedTape<<M as Classifier>::Elem, <M as Classifier>::Dev>;
+
+/// What `fit`, `evaluate` and `predict` need; implemented for every [`Classifier`] that is a
+/// dfdx module from its input to logits, with and without a tape.
+pub trait Trainable: Classifier + TensorCollection<Self::Elem, Self::Dev> + Clone {
+    /// Logits with the gradient tape on, accumulating into `grads`.
+    fn logits_traced(
+        &self,
+        batch: &Batch,
+        dev: &Self::Dev,
+        grads: Gradients<Self::Elem, Self::Dev>,
+    ) -> TrainResult<Logits<Self::Elem, Self::Dev, Tape<Self>>>;
+
+    /// Logits without a tape, for evaluation and prediction.
+    fn logits(&self, batch: &Batch, dev: &Self::Dev) -> TrainResult<Logits<Self::Elem, Self::Dev>>;
+
+    /// The device the model's tensors live on.
+    fn device(&self) -> TrainResult<Self::Dev> {
+        device_of(self).ok_or_else(|| TrainError::config("model", "has no tensors to train"))
+    }
+}
+
+impl<M> Trainable for M
+where
+    M: Classifier + TensorCollection<M::Elem, M::Dev> + Clone,
+    M::Elem: SafeDtype,
+    M: Module<Traced<M>, Output = Logits<M::Elem, M::Dev, Tape<M>>>,
+    M: Module<Input<M>, Output = Logits<M::Elem, M::Dev>>,
+    <M as Module<Traced<M>>>::Error: Into<TrainError>,
+    <M as Module<Input<M>>>::Error: Into<TrainError>,
+{
+    fn logits_traced(
+        &self,
+        batch: &Batch,
+        dev: &M::Dev,
+        grads: Gradients<M::Elem, M::Dev>,
+    ) -> TrainResult<Logits<M::Elem, M::Dev, Tape<M>>> {
+        // Token ids carry the tape too: dfdx traces any tensor, and the embedding takes it off.
+        let x: Traced<M> = M::Feed::input(batch, dev)?.traced(grads);
+        self.try_forward(x).map_err(Into::into)
+    }
+
+    fn logits(&self, batch: &Batch, dev: &M::Dev) -> TrainResult<Logits<M::Elem, M::Dev>> {
+        let x: Input<M> = M::Feed::input(batch, dev)?;
+        self.try_forward(x).map_err(Into::into)
+    }
+}
+
+impl<E: Real, D: Device<E>> Classifier for Cnn<E, D> {
+    type Elem = E;
+    type Dev = D;
+    type Feed = ImageInput;
+
+    fn kind(&self) -> String {
+        "cnn".into()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        let conv = self.conv_1.config();
+        json!({"channels": conv.in_channels, "side": self.side(), "classes": self.dense.units()})
+    }
+}
+
+impl<E: Real, D: Device<E>> Classifier for StackedLstm<E, D> {
+    type Elem = E;
+    type Dev = D;
+    type Feed = SequenceInput;
+
+    fn kind(&self) -> String {
+        "stacked_lstm".into()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        json!({
+            "steps": self.steps(),
+            "features": self.lstm_1.features(),
+            "units": self.lstm_1.units(),
+            "classes": self.dense.units(),
+        })
+    }
+}
+
+impl<E: Real, D: Device<E>> Classifier for Mlp<E, D> {
+    type Elem = E;
+    type Dev = D;
+    type Feed = FeatureInput;
+
+    fn kind(&self) -> String {
+        "mlp".into()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        json!({
+            "features": self.hidden_1.inputs(),
+            "hidden": self.hidden_1.units(),
+            "classes": self.output.units(),
+        })
+    }
+}
+
+impl<E: Real, D: Device<E>, const L: usize> Classifier for BertClassifier<E, D, L> {
+    type Elem = E;
+    type Dev = D;
+    type Feed = TokenInput;
+
+    fn kind(&self) -> String {
+        "bert_classifier".into()
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::to_value(BertClassifier::config(self)).unwrap_or_default()
+    }
+}

@@ -1,0 +1,41 @@
+//! Keras-style training for the book's models: [`fit`], [`evaluate`], [`predict`], a
+//! [`History`] that plots itself, callbacks, progress observers, checkpoints, and a cancel
+//! flag that Ctrl-C or a notebook interrupt sets.
+//!
+//! ```ignore
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let data = ferrolab::data::digits_28x28().stratified_split(0.2, 42)?;
+//! let mut model = Cnn::<f32, Cpu>::new(&dev);
+//! let history = fit(&mut model, &data.train, &FitConfig::default().epochs(5).validation_split(0.1))?;
+//! let test = evaluate(&model, &data.test, 128)?;
+//! ```
+//!
+//! Any model that implements [`Classifier`] and maps its input to `(batch, classes)` logits
+//! trains here. Not covered: regression or multi-label targets, mixed precision, several
+//! devices, learning-rate schedules.
+
+mod callbacks;
+mod cancel;
+mod checkpoint;
+mod config;
+mod error;
+mod feed;
+mod fit;
+mod history;
+mod observer;
+mod walk;
+
+pub use callbacks::{Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint};
+pub use cancel::{cancel_flag, install_sigint_handler, is_cancelled, request_cancel, reset_cancel};
+pub use checkpoint::{
+    check_checkpoint, load_checkpoint, read_sidecar, save_checkpoint, save_checkpoint_with_hook,
+    sidecar_path, write_file_atomically, CheckpointMeta,
+};
+pub use config::{FitConfig, Optimizer, Validation, Verbose};
+pub use error::{TrainError, TrainResult};
+pub use feed::{Classifier, FeatureInput, Feed, ImageInput, Logits, SequenceInput, TokenInput, Trainable};
+pub use fit::{evaluate, fit, fit_with, predict, predict_proba};
+pub use history::{EpochLogs, History, Metrics, StopReason, METRIC_NAMES};
+pub use observer::{BatchProgress, LiveCurves, Observer, Plan, Silent, TextProgress};
+pub use walk::{tensor_specs, TensorSpec};
