@@ -4,7 +4,7 @@
 //! (`to_dtype`, `to_device`), and resets plain scalar fields to their defaults on the way.
 //! Values stored here travel with the weights instead: they are saved and loaded with
 //! safetensors, moved between devices and dtypes, and never touched by an optimizer.
-//! Values are small integers or ε, exact in f32 and f64.
+//! Values are small integers (exact in f32 and f64) or ε (see [`Settings::get`]).
 
 use super::{runtime_options, Dyn1, Real};
 use dfdx::prelude::*;
@@ -26,9 +26,16 @@ impl<E: Real, D: Device<E>> Settings<E, D> {
         }
     }
 
-    /// The `i`-th value.
+    /// The `i`-th value. In f32, non-integers such as ε = 1e-12 are not exact, so they are read
+    /// back as the shortest decimal that f32 holds for them (7 significant digits).
     pub fn get(&self, i: usize) -> f64 {
-        self.values.as_vec()[i].to_f64().unwrap()
+        let v = self.values.as_vec()[i].to_f64().unwrap();
+        let f32_like = E::epsilon().to_f64().unwrap() > 1e-10;
+        if f32_like && v.fract() != 0.0 {
+            format!("{v:.6e}").parse().unwrap_or(v)
+        } else {
+            v
+        }
     }
 
     /// The `i`-th value as a count or size.
