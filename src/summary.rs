@@ -52,6 +52,23 @@ impl Summary {
     }
 }
 
+impl crate::display::Displayable for Summary {
+    /// The HTML table for notebooks, the text table for terminals.
+    fn mime_bundle(&self) -> crate::display::MimeBundle {
+        use crate::display::{mime, MimeBundle};
+        MimeBundle::new()
+            .with(mime::HTML, self.to_html())
+            .with(mime::PLAIN, self.to_string())
+    }
+}
+
+impl Summary {
+    /// Shows the summary as a cell's result in evcxr.
+    pub fn evcxr_display(&self) {
+        crate::display::evcxr_print(&crate::display::Displayable::mime_bundle(self));
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = 70;

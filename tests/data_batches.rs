@@ -77,6 +77,14 @@ fn preview_of_a_user_dataset() {
         text,
         "index | shape  | input | label\n------+--------+-------+------\n0     | (2, 3) | f32   | 0\n1     | (2, 3) | f32   | 1\n2 of 5 items"
     );
+    let bundle = ferrolab::display::Displayable::mime_bundle(&Ramp(5).preview(2));
+    assert_eq!(bundle.get("text/plain"), Some(text.as_str()));
+    let html = bundle.get("text/html").unwrap();
+    assert!(html.starts_with("<table><caption>5 items</caption>"), "{html}");
+    assert!(
+        html.contains("<tr><td>1</td><td>(2, 3)</td><td>f32</td><td>1</td></tr>"),
+        "{html}"
+    );
 }
 
 /// A dataset that breaks its own contract: item 1 is too short.

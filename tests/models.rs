@@ -114,6 +114,9 @@ fn summary_shows_keras_shapes() {
     assert!(lstm
         .to_html()
         .contains("<td>lstm (LSTM)</td><td>(None, 100, 64)</td>"));
+    let bundle = ferrolab::display::Displayable::mime_bundle(&lstm);
+    assert_eq!(bundle.get("text/plain"), Some(lstm.to_string().as_str()));
+    assert_eq!(bundle.get("text/html"), Some(lstm.to_html().as_str()));
 }
 
 #[test]

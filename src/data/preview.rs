@@ -117,3 +117,45 @@ mod tests {
         assert_eq!(ds.preview(10).rows.len(), 3);
     }
 }
+
+impl Preview {
+    /// The table as HTML, for notebooks.
+    pub fn to_html(&self) -> String {
+        let mut html = format!("<table><caption>{} items</caption>\n", self.total);
+        html += "<tr><th>index</th><th>shape</th><th>input</th><th>label</th></tr>\n";
+        for r in &self.rows {
+            let dims: Vec<String> = r.shape.iter().map(|d| d.to_string()).collect();
+            let class = r
+                .class
+                .as_deref()
+                .map(|c| format!(" ({})", escape(c)))
+                .unwrap_or_default();
+            html += &format!(
+                "<tr><td>{}</td><td>({})</td><td>{}</td><td>{}{class}</td></tr>\n",
+                r.index,
+                dims.join(", "),
+                r.kind,
+                r.label
+            );
+        }
+        html + "</table>"
+    }
+
+    /// Shows the preview as a cell's result in evcxr.
+    pub fn evcxr_display(&self) {
+        crate::display::evcxr_print(&crate::display::Displayable::mime_bundle(self));
+    }
+}
+
+impl crate::display::Displayable for Preview {
+    fn mime_bundle(&self) -> crate::display::MimeBundle {
+        use crate::display::{mime, MimeBundle};
+        MimeBundle::new()
+            .with(mime::HTML, self.to_html())
+            .with(mime::PLAIN, self.to_string())
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
