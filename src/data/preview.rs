@@ -93,31 +93,6 @@ impl fmt::Display for Preview {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::data::dataset::{Dataset, FeatureSet};
-
-    #[test]
-    fn preview_lists_shape_and_label_of_first_items() {
-        let ds = FeatureSet::new(
-            vec![0.0; 12],
-            vec![1, 2, 2],
-            vec![1, 0, 1],
-            vec!["cat".into(), "dog".into()],
-        )
-        .unwrap();
-        let p = ds.preview(2);
-        assert_eq!(p.rows.len(), 2);
-        let text = p.to_string();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "index | shape     | input | label");
-        assert_eq!(lines[2], "0     | (1, 2, 2) | f32   | 1 (dog)");
-        assert_eq!(lines[3], "1     | (1, 2, 2) | f32   | 0 (cat)");
-        assert_eq!(lines[4], "2 of 3 items");
-        assert_eq!(ds.preview(10).rows.len(), 3);
-    }
-}
-
 impl Preview {
     /// The table as HTML, for notebooks.
     pub fn to_html(&self) -> String {
@@ -158,4 +133,29 @@ impl crate::display::Displayable for Preview {
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::dataset::{Dataset, FeatureSet};
+
+    #[test]
+    fn preview_lists_shape_and_label_of_first_items() {
+        let ds = FeatureSet::new(
+            vec![0.0; 12],
+            vec![1, 2, 2],
+            vec![1, 0, 1],
+            vec!["cat".into(), "dog".into()],
+        )
+        .unwrap();
+        let p = ds.preview(2);
+        assert_eq!(p.rows.len(), 2);
+        let text = p.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "index | shape     | input | label");
+        assert_eq!(lines[2], "0     | (1, 2, 2) | f32   | 1 (dog)");
+        assert_eq!(lines[3], "1     | (1, 2, 2) | f32   | 0 (cat)");
+        assert_eq!(lines[4], "2 of 3 items");
+        assert_eq!(ds.preview(10).rows.len(), 3);
+    }
 }
