@@ -116,7 +116,10 @@ pub fn install(location: &Location) -> Result<PathBuf> {
     let exe = std::env::current_exe()?.canonicalize()?;
     let library = crate::engine::setup::library_path().ok();
     let dir = write_spec(&kernels_dir(location)?, &kernel_json(&exe, library.as_deref()))?;
-    println!("Installed kernelspec `{KERNEL_NAME}` (Rust (ferrolab)) in {}", dir.display());
+    println!(
+        "Installed kernelspec `{KERNEL_NAME}` (Rust (ferrolab)) in {}",
+        dir.display()
+    );
     Ok(dir)
 }
 
@@ -132,7 +135,11 @@ mod tests {
         let dir = write_spec(&kernels, &spec).unwrap();
         let dir2 = write_spec(&kernels, &spec).unwrap();
         assert_eq!(dir, dir2);
-        let names: Vec<_> = std::fs::read_dir(&kernels).unwrap().flatten().map(|e| e.file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(&kernels)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(names.len(), 1, "no temporary dirs left: {names:?}");
         let read: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("kernel.json")).unwrap()).unwrap();

@@ -67,20 +67,18 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Summary { model, size }) => summary::run(model, size),
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
-            let engine: Box<dyn engine::Engine> =
-                if std::env::var("FERROLAB_ENGINE").as_deref() == Ok("mock") {
-                    Box::new(engine::mock::MockEngine::new())
-                } else {
-                    // Before any thread starts: it sets the environment evcxr reads.
-                    let prepared = engine::setup::prepare()?;
-                    let engine = engine::evcxr_engine::EvcxrEngine::start(
-                        prepared.library,
-                        prepared.slot.dir.clone(),
-                    );
-                    // The slot's lock must live as long as the process.
-                    std::mem::forget(prepared.slot);
-                    Box::new(engine)
-                };
+            let engine: Box<dyn engine::Engine> = if std::env::var("FERROLAB_ENGINE").as_deref() == Ok("mock")
+            {
+                Box::new(engine::mock::MockEngine::new())
+            } else {
+                // Before any thread starts: it sets the environment evcxr reads.
+                let prepared = engine::setup::prepare()?;
+                let engine =
+                    engine::evcxr_engine::EvcxrEngine::start(prepared.library, prepared.slot.dir.clone());
+                // The slot's lock must live as long as the process.
+                std::mem::forget(prepared.slot);
+                Box::new(engine)
+            };
             jupyter::sockets::serve(&info, engine)
         }
         Some(Command::Warmup { quiet }) => engine::warmup::run(engine::setup::prepare()?, quiet),
@@ -105,12 +103,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn welcome() -> anyhow::Result<()> {
-    println!("ferrolab {}: the book's deep-learning models in Rust\n", env!("CARGO_PKG_VERSION"));
+    println!(
+        "ferrolab {}: the book's deep-learning models in Rust\n",
+        env!("CARGO_PKG_VERSION")
+    );
     for model in [summary::ModelName::Cnn, summary::ModelName::Lstm] {
         summary::run(model, summary::BertSize::Small)?;
         println!();
     }
     println!("Try `ferrolab summary bert --size base` or `ferrolab --help`.");
-    println!("Coming next: training with live plots, the notebook kernel's Rust engine and the terminal REPL.");
+    println!(
+        "Coming next: training with live plots, the notebook kernel's Rust engine and the terminal REPL."
+    );
     Ok(())
 }

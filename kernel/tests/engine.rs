@@ -61,16 +61,32 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
 fn real_engine_end_to_end() {
     let started = Instant::now();
     let kernel = Kernel::start_real();
-    eprintln!("time  start -> kernel_info: {:.3} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "time  start -> kernel_info: {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
     let mut steps = Steps { failures: vec![] };
 
     // Native commands are served while evcxr is still starting.
     let (reply, iopub) = timed(":help while starting", || kernel.execute(":help"));
     let help = result_text(&iopub).unwrap_or_default();
-    let listed = [":help", ":dep", ":vars", ":opt", ":timing", ":clear", ":status", ":interrupt_grace"]
-        .iter()
-        .all(|c| help.contains(c));
-    steps.check(":help lists commands", reply.content["status"] == "ok" && listed, &help);
+    let listed = [
+        ":help",
+        ":dep",
+        ":vars",
+        ":opt",
+        ":timing",
+        ":clear",
+        ":status",
+        ":interrupt_grace",
+    ]
+    .iter()
+    .all(|c| help.contains(c));
+    steps.check(
+        ":help lists commands",
+        reply.content["status"] == "ok" && listed,
+        &help,
+    );
 
     let (reply, iopub) = timed("first Rust cell 1+1 (waits for start-up)", || {
         kernel.execute_within("1+1", BUILD_TIMEOUT)
@@ -81,11 +97,19 @@ fn real_engine_end_to_end() {
         (&reply.content, types(&iopub)),
     );
     let (_, iopub) = timed("warm 1+1", || kernel.execute_within("1+1", CELL_TIMEOUT));
-    steps.check("warm 1+1 -> 2", result_text(&iopub).as_deref() == Some("2"), types(&iopub));
+    steps.check(
+        "warm 1+1 -> 2",
+        result_text(&iopub).as_deref() == Some("2"),
+        types(&iopub),
+    );
 
     kernel.execute_within("let kept = 41;", CELL_TIMEOUT);
     let (_, iopub) = kernel.execute_within("kept + 1", CELL_TIMEOUT);
-    steps.check("variable survives", result_text(&iopub).as_deref() == Some("42"), types(&iopub));
+    steps.check(
+        "variable survives",
+        result_text(&iopub).as_deref() == Some("42"),
+        types(&iopub),
+    );
 
     let (reply, iopub) = kernel.execute_within("let bad: i32 = \"text\";", CELL_TIMEOUT);
     let error = iopub.iter().find(|m| m.msg_type() == "error");
@@ -131,9 +155,17 @@ fn real_engine_end_to_end() {
         CELL_TIMEOUT,
     );
     let matches = reply.content["matches"].as_array().cloned().unwrap_or_default();
-    steps.check("completion finds a variable", matches.iter().any(|m| m == "kept"), &reply.content);
+    steps.check(
+        "completion finds a variable",
+        matches.iter().any(|m| m == "kept"),
+        &reply.content,
+    );
     let (reply, _) = kernel.request("complete_request", json!({ "code": ":ti", "cursor_pos": 3 }));
-    steps.check("completion of : commands", reply.content["matches"] == json!([":timing"]), &reply.content);
+    steps.check(
+        "completion of : commands",
+        reply.content["matches"] == json!([":timing"]),
+        &reply.content,
+    );
 
     let (reply, _) = kernel.request_within(
         "inspect_request",
@@ -141,16 +173,29 @@ fn real_engine_end_to_end() {
         CELL_TIMEOUT,
     );
     let text = reply.content["data"]["text/plain"].as_str().unwrap_or("");
-    steps.check("inspect a variable shows its type", reply.content["found"] == true && text.contains("i32"), &reply.content);
+    steps.check(
+        "inspect a variable shows its type",
+        reply.content["found"] == true && text.contains("i32"),
+        &reply.content,
+    );
 
     let (_, iopub) = kernel.execute_within(":vars", CELL_TIMEOUT);
     let vars = format!("{iopub:?}");
-    steps.check(":vars lists variables", vars.contains("kept") && vars.contains("cnn"), types(&iopub));
+    steps.check(
+        ":vars lists variables",
+        vars.contains("kept") && vars.contains("cnn"),
+        types(&iopub),
+    );
 
     interrupt_keeps_state(&kernel, &mut steps);
     interrupt_escalates_and_names_lost_variables(&kernel, &mut steps);
 
-    assert!(steps.failures.is_empty(), "failed steps: {:#?}\nkernel stderr:\n{}", steps.failures, kernel.stderr());
+    assert!(
+        steps.failures.is_empty(),
+        "failed steps: {:#?}\nkernel stderr:\n{}",
+        steps.failures,
+        kernel.stderr()
+    );
 }
 
 /// A cell that polls a SIGINT flag (as the library's `fit` does with its cancel
@@ -185,14 +230,21 @@ println!("stopped cleanly");
     let sent = Instant::now();
     let reply = kernel.control("interrupt_request", json!({}));
     let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
-    eprintln!("time  interrupt -> execute_reply: {:.3} s", sent.elapsed().as_secs_f64());
+    eprintln!(
+        "time  interrupt -> execute_reply: {:.3} s",
+        sent.elapsed().as_secs_f64()
+    );
     steps.check(
         "cooperative interrupt completes the cell",
         running && reply.content["status"] == "ok" && exec.content["status"] == "ok",
         (&reply.content, &exec.content),
     );
     let (_, iopub) = kernel.execute_within("kept + 1", CELL_TIMEOUT);
-    steps.check("variable kept after interrupt", result_text(&iopub).as_deref() == Some("42"), types(&iopub));
+    steps.check(
+        "variable kept after interrupt",
+        result_text(&iopub).as_deref() == Some("42"),
+        types(&iopub),
+    );
 }
 
 /// A cell that ignores the interrupt is killed after the grace period, and the
@@ -215,13 +267,23 @@ fn interrupt_escalates_and_names_lost_variables(kernel: &Kernel, steps: &mut Ste
     let sent = Instant::now();
     kernel.control("interrupt_request", json!({}));
     let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
-    eprintln!("time  interrupt (escalated) -> execute_reply: {:.3} s", sent.elapsed().as_secs_f64());
+    eprintln!(
+        "time  interrupt (escalated) -> execute_reply: {:.3} s",
+        sent.elapsed().as_secs_f64()
+    );
     let evalue = exec.content["evalue"].as_str().unwrap_or("");
     steps.check(
         "escalated interrupt names lost variables",
-        running && exec.content["status"] == "error" && evalue.contains("doomed: u8") && evalue.contains("kept: i32"),
+        running
+            && exec.content["status"] == "error"
+            && evalue.contains("doomed: u8")
+            && evalue.contains("kept: i32"),
         &exec.content,
     );
     let (_, iopub) = kernel.execute_within("1+2", CELL_TIMEOUT);
-    steps.check("runtime usable after restart", result_text(&iopub).as_deref() == Some("3"), types(&iopub));
+    steps.check(
+        "runtime usable after restart",
+        result_text(&iopub).as_deref() == Some("3"),
+        types(&iopub),
+    );
 }

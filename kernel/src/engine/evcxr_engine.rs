@@ -11,11 +11,11 @@
 //! natively and hands the rest to evcxr as one block.
 
 use super::commands::{CommandError, CommandRegistry};
-use super::evcxr_worker::{self, lock, Out, Request, Shared};
 pub use super::evcxr_worker::Status;
+use super::evcxr_worker::{self, lock, Out, Request, Shared};
 use super::{
-    char_to_byte, lexical, plain, rust_language_info, Bundle, Completeness, Completions, Engine,
-    EngineInfo, Event,
+    char_to_byte, lexical, plain, rust_language_info, Bundle, Completeness, Completions, Engine, EngineInfo,
+    Event,
 };
 use crossbeam_channel::Sender;
 use serde_json::Value;
@@ -26,25 +26,57 @@ use std::time::Duration;
 
 /// evcxr's commands we pass through: name, argument synopsis, help.
 const EVCXR_COMMANDS: &[(&str, &str, &str)] = &[
-    ("dep", "NAME [= SPEC]", "Add a crate dependency, e.g. :dep itoa = \"1\" (evcxr)"),
+    (
+        "dep",
+        "NAME [= SPEC]",
+        "Add a crate dependency, e.g. :dep itoa = \"1\" (evcxr)",
+    ),
     ("vars", "", "List variables and their types (evcxr)"),
     ("type", "VAR", "Show a variable's type (evcxr; also :t)"),
     ("t", "VAR", "Short for :type (evcxr)"),
-    ("opt", "[LEVEL]", "Set the cell crate's optimisation level, 0/1/2/3 (evcxr)"),
+    (
+        "opt",
+        "[LEVEL]",
+        "Set the cell crate's optimisation level, 0/1/2/3 (evcxr)",
+    ),
     ("timing", "", "Toggle printing how long each cell takes (evcxr)"),
-    ("clear", "", "Clear all variables and items, keeping the build cache (evcxr)"),
-    ("restart", "", "Restart the runtime process; variables are lost (evcxr)"),
+    (
+        "clear",
+        "",
+        "Clear all variables and items, keeping the build cache (evcxr)",
+    ),
+    (
+        "restart",
+        "",
+        "Restart the runtime process; variables are lost (evcxr)",
+    ),
     ("show_deps", "", "Show the current dependencies (evcxr)"),
     ("explain", "", "Explain the last compile error (evcxr)"),
     ("fmt", "FORMAT", "Set the result formatter, default {:?} (evcxr)"),
     ("types", "", "Toggle printing result types (evcxr)"),
-    ("efmt", "FORMAT", "Set the formatter for errors returned by ? (evcxr)"),
+    (
+        "efmt",
+        "FORMAT",
+        "Set the formatter for errors returned by ? (evcxr)",
+    ),
     ("offline", "0|1", "Run cargo offline (evcxr)"),
-    ("preserve_vars_on_panic", "0|1", "Try to keep variables when a cell panics (evcxr)"),
-    ("last_compile_dir", "", "Print the directory cells are compiled in (evcxr)"),
+    (
+        "preserve_vars_on_panic",
+        "0|1",
+        "Try to keep variables when a cell panics (evcxr)",
+    ),
+    (
+        "last_compile_dir",
+        "",
+        "Print the directory cells are compiled in (evcxr)",
+    ),
     ("cache", "MIB", "Set evcxr's build cache size, 0 disables (evcxr)"),
     ("clear_cache", "", "Clear evcxr's build cache (evcxr)"),
-    ("linker", "[NAME]", "Set or print the linker: system, lld, mold (evcxr)"),
+    (
+        "linker",
+        "[NAME]",
+        "Set or print the linker: system, lld, mold (evcxr)",
+    ),
 ];
 
 /// Default seconds between the SIGINT and killing the runtime.
@@ -201,7 +233,10 @@ impl Engine for EvcxrEngine {
             reply,
         });
         if let Some(Some(ra)) = found {
-            let clamp = |b: usize| code.get(..b.min(code.len())).map_or(cursor, |s| s.chars().count());
+            let clamp = |b: usize| {
+                code.get(..b.min(code.len()))
+                    .map_or(cursor, |s| s.chars().count())
+            };
             let mut matches = ra.matches;
             matches.dedup();
             return Completions {

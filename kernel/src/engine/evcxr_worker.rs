@@ -33,9 +33,20 @@ pub enum Out {
 
 /// Work for the worker thread, served in order.
 pub enum Request {
-    Execute { code: String, out: Sender<Out> },
-    Complete { code: String, byte_pos: usize, reply: Sender<Option<RaCompletions>> },
-    Hover { code: String, byte_pos: usize, reply: Sender<Option<(String, String)>> },
+    Execute {
+        code: String,
+        out: Sender<Out>,
+    },
+    Complete {
+        code: String,
+        byte_pos: usize,
+        reply: Sender<Option<RaCompletions>>,
+    },
+    Hover {
+        code: String,
+        byte_pos: usize,
+        reply: Sender<Option<(String, String)>>,
+    },
 }
 
 /// rust-analyzer's candidates with the byte range they replace.
@@ -70,6 +81,12 @@ pub struct Shared {
     current: Mutex<Option<Sender<Out>>>,
     /// Seconds start-up took, once it is done.
     pub started_in: Mutex<Option<f64>>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Shared {
@@ -130,7 +147,11 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                 cell += 1;
                 execute(&mut ctx, &shared, &finish_tx, cell, &code, out);
             }
-            Request::Complete { code, byte_pos, reply } => {
+            Request::Complete {
+                code,
+                byte_pos,
+                reply,
+            } => {
                 let found = ctx.completions(&code, byte_pos).ok().map(|c| RaCompletions {
                     matches: c.completions.into_iter().map(|c| c.code).collect(),
                     start: c.start_offset,
@@ -138,7 +159,11 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                 });
                 let _ = reply.send(found);
             }
-            Request::Hover { code, byte_pos, reply } => {
+            Request::Hover {
+                code,
+                byte_pos,
+                reply,
+            } => {
                 let _ = reply.send(ctx.hover_at(&code, byte_pos).ok());
             }
         }
@@ -156,8 +181,18 @@ fn start(
     // Its own process group: a Ctrl-C in the kernel's terminal must reach the
     // kernel (which relays it as an interrupt), not kill the runtime directly.
     runtime.process_group(0);
-    let (mut ctx, outputs) =
-        EvalContext::with_subprocess_command(runtime).map_err(|e| e.to_string())?;
+    // Cells are built with `-C prefer-dynamic`, so they need the toolchain's
+    // libstd-*.so at dlopen time; `cargo run` puts it on the library path, a
+    // binary started by Jupyter has no such help.
+    if let Some(libdir) = rust_target_libdir() {
+        let mut path = std::ffi::OsString::from(libdir);
+        if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
+            path.push(":");
+            path.push(old);
+        }
+        runtime.env("LD_LIBRARY_PATH", path);
+    }
+    let (mut ctx, outputs) = EvalContext::with_subprocess_command(runtime).map_err(|e| e.to_string())?;
     *lock(&shared.runtime) = Some(ctx.process_handle());
     spawn_forwarder(outputs, shared.clone(), finish_rx);
     let mut state = ctx.state();
@@ -252,11 +287,7 @@ fn error_event(
     let interrupted = shared.interrupted.load(Ordering::SeqCst);
     match err {
         evcxr::Error::CompilationErrors(errors) => {
-            let evalue = errors
-                .iter()
-                .map(|e| e.message())
-                .collect::<Vec<_>>()
-                .join("\n");
+            let evalue = errors.iter().map(|e| e.message()).collect::<Vec<_>>().join("\n");
             let traceback = errors
                 .iter()
                 .flat_map(|e| {
@@ -296,12 +327,18 @@ fn error_event(
                 } else {
                     message.trim()
                 };
-                error("RuntimeTerminated", &format!("{why}; the runtime was restarted; {lost}."))
+                error(
+                    "RuntimeTerminated",
+                    &format!("{why}; the runtime was restarted; {lost}."),
+                )
             }
         }
         evcxr::Error::TypeRedefinedVariablesLost(vars) => error(
             "TypeRedefined",
-            &format!("a type was redefined; these variables were lost: {}", vars.join(", ")),
+            &format!(
+                "a type was redefined; these variables were lost: {}",
+                vars.join(", ")
+            ),
         ),
         evcxr::Error::Message(message) if interrupted => error(
             "Interrupted",
@@ -363,7 +400,7 @@ fn forward(outputs: EvalContextOutputs, shared: &Shared, finish: Receiver<Finish
                 while let Ok(line) = stderr.recv_timeout(STDERR_SETTLE) {
                     on_stderr(line, &mut panic);
                 }
-                done.events.into_iter().for_each(send);
+                done.events.into_iter().for_each(&send);
                 if done.ok && panic.seen {
                     let message = panic.message.take().unwrap_or_else(|| "the cell panicked".into());
                     send(error("panic", &message));
@@ -392,9 +429,23 @@ fn stdout_line(line: &str, send: &dyn Fn(Event)) {
             send(if msg.update {
                 Event::UpdateDisplay { id: msg.id, bundle }
             } else {
-                Event::Display { id: Some(msg.id), bundle }
+                Event::Display {
+                    id: Some(msg.id),
+                    bundle,
+                }
             });
         }
         None => send(Event::stdout(format!("{line}\n"))),
     }
+}
+
+/// The toolchain's target library dir (where `libstd-*.so` lives), from rustc.
+fn rust_target_libdir() -> Option<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = std::process::Command::new(rustc)
+        .args(["--print", "target-libdir"])
+        .output()
+        .ok()?;
+    let dir = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !dir.is_empty()).then_some(dir)
 }

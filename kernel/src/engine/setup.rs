@@ -127,12 +127,9 @@ pub fn seed_lockfile(slot: &Path, library: &Path) {
 /// overrides. Must run before any other thread starts (environment writes are not
 /// thread-safe), i.e. first thing after `runtime_hook` in `main`.
 pub fn set_process_env(slot: &Path) {
-    // SAFETY: called from main before any thread is spawned.
-    unsafe {
-        std::env::set_var("EVCXR_TMPDIR", slot);
-        for (key, value) in PROFILE_ENV {
-            std::env::set_var(key, value);
-        }
+    std::env::set_var("EVCXR_TMPDIR", slot);
+    for (key, value) in PROFILE_ENV {
+        std::env::set_var(key, value);
     }
 }
 

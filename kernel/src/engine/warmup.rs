@@ -84,7 +84,11 @@ fn progress(slot: &Path) -> (u64, u64) {
     // Host units in target/debug, target units in target/<triple>/debug.
     let mut dirs = vec![target.join("debug").join(".fingerprint")];
     if let Ok(entries) = std::fs::read_dir(&target) {
-        dirs.extend(entries.flatten().map(|e| e.path().join("debug").join(".fingerprint")));
+        dirs.extend(
+            entries
+                .flatten()
+                .map(|e| e.path().join("debug").join(".fingerprint")),
+        );
     }
     dirs.sort();
     dirs.dedup();

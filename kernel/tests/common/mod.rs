@@ -88,8 +88,7 @@ impl Kernel {
         });
         let file = dir.path().join("connection.json");
         std::fs::write(&file, info.to_string()).unwrap();
-        let history_file =
-            history_file.map_or_else(|| dir.path().join("history.jsonl"), Path::to_path_buf);
+        let history_file = history_file.map_or_else(|| dir.path().join("history.jsonl"), Path::to_path_buf);
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
             .args(["kernel", "-f"])
@@ -141,9 +140,7 @@ impl Kernel {
         let deadline = Instant::now() + TIMEOUT;
         while Instant::now() < deadline {
             let id = self.send(&self.shell, "kernel_info_request", json!({}));
-            let got_reply = self
-                .recv_on(&self.shell, Duration::from_millis(500))
-                .is_some();
+            let got_reply = self.recv_on(&self.shell, Duration::from_millis(500)).is_some();
             if got_reply && self.wait_idle(&id, Duration::from_millis(500)).is_some() {
                 return;
             }
@@ -162,16 +159,8 @@ impl Kernel {
             "msg_id": msg_id, "session": self.session, "username": "test",
             "date": "2026-01-01T00:00:00.000000Z", "msg_type": msg_type, "version": "5.3",
         });
-        let parts = [
-            header.to_string(),
-            "{}".into(),
-            "{}".into(),
-            content.to_string(),
-        ];
-        let sig = hmac_hex(
-            &self.key,
-            &parts.iter().map(|p| p.as_bytes()).collect::<Vec<_>>(),
-        );
+        let parts = [header.to_string(), "{}".into(), "{}".into(), content.to_string()];
+        let sig = hmac_hex(&self.key, &parts.iter().map(|p| p.as_bytes()).collect::<Vec<_>>());
         let mut frames: Vec<Vec<u8>> = vec![b"<IDS|MSG>".to_vec(), sig.into_bytes()];
         frames.extend(parts.into_iter().map(String::into_bytes));
         socket.send_multipart(frames, 0).unwrap();
@@ -190,22 +179,12 @@ impl Kernel {
 
     /// Receives one message, checking its signature; `None` on timeout.
     pub fn recv_on(&self, socket: &zmq::Socket, timeout: Duration) -> Option<Msg> {
-        if socket
-            .poll(zmq::POLLIN, timeout.as_millis() as i64)
-            .unwrap()
-            == 0
-        {
+        if socket.poll(zmq::POLLIN, timeout.as_millis() as i64).unwrap() == 0 {
             return None;
         }
         let frames = socket.recv_multipart(0).unwrap();
-        let delim = frames
-            .iter()
-            .position(|f| f == b"<IDS|MSG>")
-            .expect("delimiter");
-        let parts: Vec<&[u8]> = frames[delim + 2..delim + 6]
-            .iter()
-            .map(Vec::as_slice)
-            .collect();
+        let delim = frames.iter().position(|f| f == b"<IDS|MSG>").expect("delimiter");
+        let parts: Vec<&[u8]> = frames[delim + 2..delim + 6].iter().map(Vec::as_slice).collect();
         assert_eq!(
             frames[delim + 1],
             self.sign(&parts).into_bytes(),
@@ -227,9 +206,7 @@ impl Kernel {
     /// Like [`Kernel::reply`] with its own timeout.
     pub fn reply_within(&self, socket: &zmq::Socket, id: &str, timeout: Duration) -> Msg {
         let deadline = Instant::now() + timeout;
-        while let Some(msg) =
-            self.recv_on(socket, deadline.saturating_duration_since(Instant::now()))
-        {
+        while let Some(msg) = self.recv_on(socket, deadline.saturating_duration_since(Instant::now())) {
             if msg.parent["msg_id"] == id {
                 return msg;
             }
@@ -241,10 +218,7 @@ impl Kernel {
     pub fn wait_idle(&self, id: &str, timeout: Duration) -> Option<Vec<Msg>> {
         let deadline = Instant::now() + timeout;
         let mut msgs = Vec::new();
-        while let Some(msg) = self.recv_on(
-            &self.iopub,
-            deadline.saturating_duration_since(Instant::now()),
-        ) {
+        while let Some(msg) = self.recv_on(&self.iopub, deadline.saturating_duration_since(Instant::now())) {
             if msg.parent["msg_id"] != id {
                 continue;
             }
