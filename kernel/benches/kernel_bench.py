@@ -36,7 +36,7 @@ LIBRARY_CELL = (
 FERROLAB_LOOP = r"""
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 extern "C" fn on_sigint(_: i32) { STOP.store(true, std::sync::atomic::Ordering::SeqCst); }
-extern "C" { fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize; }
+unsafe extern "C" { fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize; }
 unsafe { signal(2, on_sigint); }
 println!("running");
 while !STOP.load(std::sync::atomic::Ordering::SeqCst) { std::thread::sleep(std::time::Duration::from_millis(5)); }

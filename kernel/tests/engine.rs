@@ -204,7 +204,7 @@ fn interrupt_keeps_state(kernel: &Kernel, steps: &mut Steps) {
     let code = r#"
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 extern "C" fn on_sigint(_: i32) { STOP.store(true, std::sync::atomic::Ordering::SeqCst); }
-extern "C" { fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize; }
+unsafe extern "C" { fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize; }
 unsafe { signal(2, on_sigint); }
 println!("polling");
 let mut polls = 0u64;
@@ -224,6 +224,9 @@ println!("stopped cleanly");
     let mut running = false;
     while Instant::now() < deadline && !running {
         if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
+            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
+                break; // finished without running (e.g. a compile error)
+            }
             running = m.parent["msg_id"] == id && m.content["text"].as_str() == Some("polling\n");
         }
     }
@@ -261,6 +264,9 @@ fn interrupt_escalates_and_names_lost_variables(kernel: &Kernel, steps: &mut Ste
     let mut running = false;
     while Instant::now() < deadline && !running {
         if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
+            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
+                break;
+            }
             running = m.parent["msg_id"] == id && m.content["text"].as_str() == Some("spinning\n");
         }
     }
