@@ -192,9 +192,24 @@ fn start(
         }
         runtime.env("LD_LIBRARY_PATH", path);
     }
+    let t0 = Instant::now();
     let (mut ctx, outputs) = EvalContext::with_subprocess_command(runtime).map_err(|e| e.to_string())?;
+    // Start-up phases go to the kernel's log: they explain a slow first cell.
+    eprintln!(
+        "ferrolab: evcxr context ready in {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
     *lock(&shared.runtime) = Some(ctx.process_handle());
     spawn_forwarder(outputs, shared.clone(), finish_rx);
+    // evcxr's first cell (`42`, no dependencies) trimmed the build's Cargo.lock;
+    // restoring the workspace's lock lets cargo add the library without a fresh
+    // resolve (no index update, same versions as the workspace).
+    if let Some(slot) = std::env::var_os("EVCXR_TMPDIR") {
+        let _ = std::fs::copy(
+            library.join("Cargo.lock"),
+            std::path::Path::new(&slot).join("Cargo.lock"),
+        );
+    }
     let mut state = ctx.state();
     for (key, value) in PROFILE_ENV {
         state.set_build_env(key, value);
@@ -203,6 +218,7 @@ fn start(
     state.add_local_dep(path).map_err(|e| e.to_string())?;
     ctx.eval_with_state("use ferrolab::prelude::*;", state)
         .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
+    eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
     Ok(CommandContext::with_eval_context(ctx))
 }
 
