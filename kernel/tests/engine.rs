@@ -103,6 +103,15 @@ fn real_engine_end_to_end() {
         types(&iopub),
     );
 
+    // The profile overrides reach the build: cells (and the library) run without
+    // debug assertions, at release speed.
+    let (_, iopub) = kernel.execute_within("cfg!(debug_assertions)", CELL_TIMEOUT);
+    steps.check(
+        "cells build without debug assertions",
+        result_text(&iopub).as_deref() == Some("false"),
+        types(&iopub),
+    );
+
     kernel.execute_within("let kept = 41;", CELL_TIMEOUT);
     let (_, iopub) = kernel.execute_within("kept + 1", CELL_TIMEOUT);
     steps.check(
