@@ -132,6 +132,18 @@ fn real_engine_end_to_end() {
         &reply.content,
     );
 
+    // The runtime catches panics and evcxr reports success; the engine reports an error.
+    let (reply, _) = kernel.execute_within("let before_panic = 1;\npanic!(\"boom\");", CELL_TIMEOUT);
+    steps.check(
+        "panic -> error reply",
+        reply.content["status"] == "error"
+            && reply.content["ename"] == "panic"
+            && reply.content["evalue"]
+                .as_str()
+                .is_some_and(|v| v.contains("boom")),
+        &reply.content,
+    );
+
     let params = Cnn::<f32, Cpu>::new(&Cpu::default()).summary().total_params();
     let (reply, iopub) = timed("library cell (Cnn summary)", || {
         kernel.execute_within(
@@ -147,14 +159,16 @@ fn real_engine_end_to_end() {
     );
 
     let (_, iopub) = kernel.execute_within(
-        "ferrolab::display::display(&ferrolab::display::Html(\"<b>hi</b>\".into()));\nprintln!(\"after\");",
+        "ferrolab::display::display(&ferrolab::display::Html(\"<b>hi</b>\".into()));\nprintln!(\"after\");\nlet mut h = ferrolab::display::display(&ferrolab::display::Html(\"one\".into()));\nh.update(&ferrolab::display::Html(\"two\".into()));",
         CELL_TIMEOUT,
     );
     let display = iopub.iter().find(|m| m.msg_type() == "display_data");
     steps.check(
         "display marker -> display_data",
         display.is_some_and(|d| d.content["data"]["text/html"] == "<b>hi</b>")
-            && stdout_text(&iopub) == "after\n",
+            && stdout_text(&iopub) == "after\n"
+            && types(&iopub).iter().filter(|t| **t == "display_data").count() == 2
+            && types(&iopub).contains(&"update_display_data"),
         types(&iopub),
     );
 
