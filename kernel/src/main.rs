@@ -2,10 +2,11 @@
 //!
 //! Each subcommand is a thin call into a module; no protocol, engine or model logic lives here.
 //! With no subcommand it will start the REPL; until the REPL lands it prints the book's
-//! models and what is coming. The Jupyter kernel runs the protocol over a mock engine
-//! until the evcxr engine lands.
+//! models and what is coming. The Jupyter kernel runs Rust cells through the evcxr
+//! engine (`FERROLAB_ENGINE=mock` selects the mock engine, for protocol tests).
 
 mod engine;
+mod install;
 mod jupyter;
 mod repl;
 mod summary;
@@ -44,9 +45,33 @@ enum Command {
         #[arg(short = 'f', long = "connection-file")]
         connection_file: PathBuf,
     },
+    /// Build the library for notebook cells now (once per machine), with progress.
+    Warmup {
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Install the Jupyter kernelspec "Rust (ferrolab)", then warm up.
+    Install {
+        /// In the user's Jupyter data dir (the default).
+        #[arg(long, conflicts_with_all = ["sys_prefix", "prefix"])]
+        user: bool,
+        /// In the active Python environment (virtualenv or conda).
+        #[arg(long, conflicts_with = "prefix")]
+        sys_prefix: bool,
+        /// Under PREFIX/share/jupyter/kernels.
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Option<PathBuf>,
+        /// Skip building the library afterwards.
+        #[arg(long)]
+        no_warmup: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
+    // The binary doubles as evcxr's runtime process and rustc wrapper; in those
+    // roles this call never returns. It must run before anything else.
+    evcxr::runtime_hook();
     match Cli::parse().command {
         None => welcome(),
         Some(Command::Summary { model, size }) => summary::run(model, size),
@@ -64,7 +89,37 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
-            jupyter::sockets::serve(&info, Box::new(engine::mock::MockEngine::new()))
+            let engine: Box<dyn engine::Engine> = if std::env::var("FERROLAB_ENGINE").as_deref() == Ok("mock")
+            {
+                Box::new(engine::mock::MockEngine::new())
+            } else {
+                // Before any thread starts: it sets the environment evcxr reads.
+                let prepared = engine::setup::prepare()?;
+                let engine =
+                    engine::evcxr_engine::EvcxrEngine::start(prepared.library, prepared.slot.dir.clone());
+                // The slot's lock must live as long as the process.
+                std::mem::forget(prepared.slot);
+                Box::new(engine)
+            };
+            jupyter::sockets::serve(&info, engine)
+        }
+        Some(Command::Warmup { quiet }) => engine::warmup::run(engine::setup::prepare()?, quiet),
+        Some(Command::Install {
+            user: _,
+            sys_prefix,
+            prefix,
+            no_warmup,
+        }) => {
+            let location = match (sys_prefix, prefix) {
+                (true, _) => install::Location::SysPrefix,
+                (_, Some(prefix)) => install::Location::Prefix(prefix),
+                _ => install::Location::User,
+            };
+            install::install(&location)?;
+            if no_warmup {
+                return Ok(());
+            }
+            engine::warmup::run(engine::setup::prepare()?, false)
         }
     }
 }

@@ -52,6 +52,7 @@ fn official_jupyter_kernel_test_suite_passes() {
         "display_name": "ferrolab (test)",
         "language": "rust",
         "interrupt_mode": "message",
+        "env": {"FERROLAB_ENGINE": "mock"},
     });
     std::fs::write(spec_dir.join("kernel.json"), spec.to_string()).unwrap();
 

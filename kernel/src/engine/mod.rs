@@ -3,13 +3,19 @@
 //! The Jupyter kernel (and later the terminal REPL) call [`Engine`] with plain
 //! arguments and receive [`Event`]s through a sink. The engine knows nothing of
 //! sockets, signing, message ids, execution counts or history: those belong to
-//! the front ends. Only the native `:` commands and a mock language live here
-//! today; the evcxr-backed engine will implement the same trait.
+//! the front ends. Two engines implement it: [`evcxr_engine::EvcxrEngine`] (Rust
+//! cells with the library, the real one) and [`mock::MockEngine`] (a tiny language
+//! so protocol tests need no compiler).
 
 pub mod arith;
 pub mod commands;
+pub mod evcxr_engine;
+mod evcxr_worker;
+mod interrupt;
 pub mod lexical;
 pub mod mock;
+pub mod setup;
+pub mod warmup;
 
 use serde_json::{Map, Value};
 

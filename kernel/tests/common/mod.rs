@@ -62,8 +62,17 @@ impl Kernel {
     }
 
     /// Starts a kernel with `transport` (`tcp` or `ipc`), optionally reusing a
-    /// history file from an earlier kernel.
+    /// history file from an earlier kernel; it runs the mock engine.
     pub fn start_with(transport: &str, history_file: Option<&Path>) -> Self {
+        Self::launch(transport, history_file, "mock")
+    }
+
+    /// Starts a kernel with the real (evcxr) engine on tcp loopback.
+    pub fn start_real() -> Self {
+        Self::launch("tcp", None, "evcxr")
+    }
+
+    fn launch(transport: &str, history_file: Option<&Path>, engine: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let key = uuid::Uuid::new_v4().to_string();
         let ip = if transport == "ipc" {
@@ -85,6 +94,7 @@ impl Kernel {
             .args(["kernel", "-f"])
             .arg(&file)
             .env("FERROLAB_HISTORY_FILE", &history_file)
+            .env("FERROLAB_ENGINE", engine)
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -190,7 +200,12 @@ impl Kernel {
 
     /// The reply to `id` on `socket`, skipping replies to other requests.
     pub fn reply(&self, socket: &zmq::Socket, id: &str) -> Msg {
-        let deadline = Instant::now() + TIMEOUT;
+        self.reply_within(socket, id, TIMEOUT)
+    }
+
+    /// Like [`Kernel::reply`] with its own timeout.
+    pub fn reply_within(&self, socket: &zmq::Socket, id: &str, timeout: Duration) -> Msg {
+        let deadline = Instant::now() + timeout;
         while let Some(msg) = self.recv_on(socket, deadline.saturating_duration_since(Instant::now())) {
             if msg.parent["msg_id"] == id {
                 return msg;
@@ -218,10 +233,15 @@ impl Kernel {
 
     /// Sends a shell request; returns its reply and its IOPub messages.
     pub fn request(&self, msg_type: &str, content: Value) -> (Msg, Vec<Msg>) {
+        self.request_within(msg_type, content, TIMEOUT)
+    }
+
+    /// Like [`Kernel::request`] with its own timeout (cells that compile need more).
+    pub fn request_within(&self, msg_type: &str, content: Value, timeout: Duration) -> (Msg, Vec<Msg>) {
         let id = self.send(&self.shell, msg_type, content);
-        let reply = self.reply(&self.shell, &id);
+        let reply = self.reply_within(&self.shell, &id, timeout);
         let iopub = self
-            .wait_idle(&id, TIMEOUT)
+            .wait_idle(&id, timeout)
             .unwrap_or_else(|| panic!("no idle for {msg_type}; stderr:\n{}", self.stderr()));
         (reply, iopub)
     }
@@ -231,6 +251,15 @@ impl Kernel {
         self.request(
             "execute_request",
             json!({ "code": code, "silent": false, "store_history": true }),
+        )
+    }
+
+    /// Runs `code`, allowing `timeout` for it.
+    pub fn execute_within(&self, code: &str, timeout: Duration) -> (Msg, Vec<Msg>) {
+        self.request_within(
+            "execute_request",
+            json!({ "code": code, "silent": false, "store_history": true }),
+            timeout,
         )
     }
 

@@ -1,0 +1,318 @@
+//! The real (evcxr) engine through the Jupyter protocol: Rust cells, variables across
+//! cells, compile errors, a library cell, display markers, completion, inspection and
+//! interrupts that keep state.
+//!
+//! Slow by nature: one kernel serves every step (one test function, steps in order,
+//! failures collected), and its first Rust cell builds the library into the persistent
+//! evcxr build dir unless `ferrolab warmup` already did: about 2-4 min cold on two
+//! cores, 10-30 s warm (each cell compiles, ≈0.4-1 s). Run it alone with
+//! `cargo test -p ferrolab-kernel --test engine -- --nocapture` to see the timings.
+
+mod common;
+
+use common::{types, Kernel, Msg};
+use ferrolab::prelude::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Long enough for a cold build of the library with dfdx.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
+const CELL_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn result_text(iopub: &[Msg]) -> Option<String> {
+    iopub
+        .iter()
+        .find(|m| m.msg_type() == "execute_result")
+        .and_then(|m| m.content["data"]["text/plain"].as_str())
+        .map(str::to_string)
+}
+
+fn stdout_text(iopub: &[Msg]) -> String {
+    iopub
+        .iter()
+        .filter(|m| m.msg_type() == "stream" && m.content["name"] == "stdout")
+        .filter_map(|m| m.content["text"].as_str())
+        .collect()
+}
+
+struct Steps {
+    failures: Vec<String>,
+}
+
+impl Steps {
+    fn check(&mut self, name: &str, ok: bool, detail: impl std::fmt::Debug) {
+        if ok {
+            eprintln!("ok    {name}");
+        } else {
+            eprintln!("FAIL  {name}: {detail:?}");
+            self.failures.push(format!("{name}: {detail:?}"));
+        }
+    }
+}
+
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    eprintln!("time  {what}: {:.2} s", start.elapsed().as_secs_f64());
+    out
+}
+
+#[test]
+fn real_engine_end_to_end() {
+    let started = Instant::now();
+    let kernel = Kernel::start_real();
+    eprintln!(
+        "time  start -> kernel_info: {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut steps = Steps { failures: vec![] };
+
+    // Native commands are served while evcxr is still starting.
+    let (reply, iopub) = timed(":help while starting", || kernel.execute(":help"));
+    let help = result_text(&iopub).unwrap_or_default();
+    let listed = [
+        ":help",
+        ":dep",
+        ":vars",
+        ":opt",
+        ":timing",
+        ":clear",
+        ":status",
+        ":interrupt_grace",
+    ]
+    .iter()
+    .all(|c| help.contains(c));
+    steps.check(
+        ":help lists commands",
+        reply.content["status"] == "ok" && listed,
+        &help,
+    );
+
+    let (reply, iopub) = timed("first Rust cell 1+1 (waits for start-up)", || {
+        kernel.execute_within("1+1", BUILD_TIMEOUT)
+    });
+    steps.check(
+        "1+1 -> 2",
+        reply.content["status"] == "ok" && result_text(&iopub).as_deref() == Some("2"),
+        (&reply.content, types(&iopub)),
+    );
+    let (_, iopub) = timed("warm 1+1", || kernel.execute_within("1+1", CELL_TIMEOUT));
+    steps.check(
+        "warm 1+1 -> 2",
+        result_text(&iopub).as_deref() == Some("2"),
+        types(&iopub),
+    );
+
+    // The profile overrides reach the build: cells (and the library) run without
+    // debug assertions, at release speed.
+    let (_, iopub) = kernel.execute_within("cfg!(debug_assertions)", CELL_TIMEOUT);
+    steps.check(
+        "cells build without debug assertions",
+        result_text(&iopub).as_deref() == Some("false"),
+        types(&iopub),
+    );
+
+    kernel.execute_within("let kept = 41;", CELL_TIMEOUT);
+    let (_, iopub) = kernel.execute_within("kept + 1", CELL_TIMEOUT);
+    steps.check(
+        "variable survives",
+        result_text(&iopub).as_deref() == Some("42"),
+        types(&iopub),
+    );
+
+    let (reply, iopub) = kernel.execute_within("let bad: i32 = \"text\";", CELL_TIMEOUT);
+    let error = iopub.iter().find(|m| m.msg_type() == "error");
+    steps.check(
+        "compile error -> error reply",
+        reply.content["status"] == "error"
+            && reply.content["ename"] == "CompilationError"
+            && !reply.content["evalue"].as_str().unwrap_or("").is_empty()
+            && !reply.content["traceback"].as_array().is_none_or(Vec::is_empty)
+            && error.is_some(),
+        &reply.content,
+    );
+
+    // The runtime catches panics and evcxr reports success; the engine reports an error.
+    let (reply, _) = kernel.execute_within("let before_panic = 1;\npanic!(\"boom\");", CELL_TIMEOUT);
+    steps.check(
+        "panic -> error reply",
+        reply.content["status"] == "error"
+            && reply.content["ename"] == "panic"
+            && reply.content["evalue"]
+                .as_str()
+                .is_some_and(|v| v.contains("boom")),
+        &reply.content,
+    );
+
+    let params = Cnn::<f32, Cpu>::new(&Cpu::default()).summary().total_params();
+    let (reply, iopub) = timed("library cell (Cnn summary)", || {
+        kernel.execute_within(
+            "let dev = Cpu::default();\nlet cnn = Cnn::<f32, Cpu>::new(&dev);\nprintln!(\"params {}\", cnn.summary().total_params());",
+            CELL_TIMEOUT,
+        )
+    });
+    let out = stdout_text(&iopub);
+    steps.check(
+        "library cell prints the CNN's parameter count",
+        reply.content["status"] == "ok" && out.contains(&format!("params {params}")),
+        (&reply.content, out),
+    );
+
+    let (_, iopub) = kernel.execute_within(
+        "ferrolab::display::display(&ferrolab::display::Html(\"<b>hi</b>\".into()));\nprintln!(\"after\");\nlet mut h = ferrolab::display::display(&ferrolab::display::Html(\"one\".into()));\nh.update(&ferrolab::display::Html(\"two\".into()));",
+        CELL_TIMEOUT,
+    );
+    let display = iopub.iter().find(|m| m.msg_type() == "display_data");
+    steps.check(
+        "display marker -> display_data",
+        display.is_some_and(|d| d.content["data"]["text/html"] == "<b>hi</b>")
+            && stdout_text(&iopub) == "after\n"
+            && types(&iopub).iter().filter(|t| **t == "display_data").count() == 2
+            && types(&iopub).contains(&"update_display_data"),
+        types(&iopub),
+    );
+
+    let (reply, _) = kernel.request_within(
+        "complete_request",
+        json!({ "code": "let kept_twice = kept * 2; kep", "cursor_pos": 30 }),
+        CELL_TIMEOUT,
+    );
+    let matches = reply.content["matches"].as_array().cloned().unwrap_or_default();
+    steps.check(
+        "completion finds a variable",
+        matches.iter().any(|m| m == "kept"),
+        &reply.content,
+    );
+    let (reply, _) = kernel.request("complete_request", json!({ "code": ":ti", "cursor_pos": 3 }));
+    steps.check(
+        "completion of : commands",
+        reply.content["matches"] == json!([":timing"]),
+        &reply.content,
+    );
+
+    let (reply, _) = kernel.request_within(
+        "inspect_request",
+        json!({ "code": "kept", "cursor_pos": 2, "detail_level": 0 }),
+        CELL_TIMEOUT,
+    );
+    let text = reply.content["data"]["text/plain"].as_str().unwrap_or("");
+    steps.check(
+        "inspect a variable shows its type",
+        reply.content["found"] == true && text.contains("i32"),
+        &reply.content,
+    );
+
+    let (_, iopub) = kernel.execute_within(":vars", CELL_TIMEOUT);
+    let vars = format!("{iopub:?}");
+    steps.check(
+        ":vars lists variables",
+        vars.contains("kept") && vars.contains("cnn"),
+        types(&iopub),
+    );
+
+    interrupt_keeps_state(&kernel, &mut steps);
+    interrupt_escalates_and_names_lost_variables(&kernel, &mut steps);
+
+    assert!(
+        steps.failures.is_empty(),
+        "failed steps: {:#?}\nkernel stderr:\n{}",
+        steps.failures,
+        kernel.stderr()
+    );
+}
+
+/// A cell that polls a SIGINT flag (as the library's `fit` does with its cancel
+/// flag) stops cleanly; earlier variables survive.
+fn interrupt_keeps_state(kernel: &Kernel, steps: &mut Steps) {
+    let code = r#"
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+extern "C" fn on_sigint(_: i32) { STOP.store(true, std::sync::atomic::Ordering::SeqCst); }
+unsafe extern "C" { fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize; }
+unsafe { signal(2, on_sigint); }
+println!("polling");
+let mut polls = 0u64;
+while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    polls += 1;
+}
+println!("stopped cleanly");
+"#;
+    let id = kernel.send(
+        &kernel.shell,
+        "execute_request",
+        json!({ "code": code, "silent": false, "store_history": true }),
+    );
+    // Wait until the loop runs (its first line arrives), then interrupt.
+    let deadline = Instant::now() + CELL_TIMEOUT;
+    let mut running = false;
+    while Instant::now() < deadline && !running {
+        if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
+            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
+                break; // finished without running (e.g. a compile error)
+            }
+            running = m.parent["msg_id"] == id && m.content["text"].as_str() == Some("polling\n");
+        }
+    }
+    let sent = Instant::now();
+    let reply = kernel.control("interrupt_request", json!({}));
+    let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
+    eprintln!(
+        "time  interrupt -> execute_reply: {:.3} s",
+        sent.elapsed().as_secs_f64()
+    );
+    steps.check(
+        "cooperative interrupt completes the cell",
+        running && reply.content["status"] == "ok" && exec.content["status"] == "ok",
+        (&reply.content, &exec.content),
+    );
+    let (_, iopub) = kernel.execute_within("kept + 1", CELL_TIMEOUT);
+    steps.check(
+        "variable kept after interrupt",
+        result_text(&iopub).as_deref() == Some("42"),
+        types(&iopub),
+    );
+}
+
+/// A cell that ignores the interrupt is killed after the grace period, and the
+/// error names the variables that were lost.
+fn interrupt_escalates_and_names_lost_variables(kernel: &Kernel, steps: &mut Steps) {
+    kernel.execute(":interrupt_grace 1");
+    kernel.execute_within("let doomed = 5u8;", CELL_TIMEOUT);
+    let id = kernel.send(
+        &kernel.shell,
+        "execute_request",
+        json!({ "code": "println!(\"spinning\");\nloop { std::thread::sleep(std::time::Duration::from_millis(5)); }", "silent": false }),
+    );
+    let deadline = Instant::now() + CELL_TIMEOUT;
+    let mut running = false;
+    while Instant::now() < deadline && !running {
+        if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
+            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
+                break;
+            }
+            running = m.parent["msg_id"] == id && m.content["text"].as_str() == Some("spinning\n");
+        }
+    }
+    let sent = Instant::now();
+    kernel.control("interrupt_request", json!({}));
+    let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
+    eprintln!(
+        "time  interrupt (escalated) -> execute_reply: {:.3} s",
+        sent.elapsed().as_secs_f64()
+    );
+    let evalue = exec.content["evalue"].as_str().unwrap_or("");
+    steps.check(
+        "escalated interrupt names lost variables",
+        running
+            && exec.content["status"] == "error"
+            && evalue.contains("doomed: u8")
+            && evalue.contains("kept: i32"),
+        &exec.content,
+    );
+    let (_, iopub) = kernel.execute_within("1+2", CELL_TIMEOUT);
+    steps.check(
+        "runtime usable after restart",
+        result_text(&iopub).as_deref() == Some("3"),
+        types(&iopub),
+    );
+}
