@@ -41,24 +41,24 @@ fn venv_python() -> PathBuf {
     python
 }
 
-#[test]
-fn official_jupyter_kernel_test_suite_passes() {
+/// Runs one suite module from kernel/tests/jkt against the binary with the given engine.
+fn run_suite(module: &str, engine: &str) {
     let python = venv_python();
     let tmp = tempfile::tempdir().unwrap();
     let spec_dir = tmp.path().join("kernels/ferrolab-test");
     std::fs::create_dir_all(&spec_dir).unwrap();
     let spec = serde_json::json!({
         "argv": [env!("CARGO_BIN_EXE_ferrolab"), "kernel", "-f", "{connection_file}"],
-        "display_name": "ferrolab (test)",
+        "display_name": format!("ferrolab ({engine} engine, test)"),
         "language": "rust",
         "interrupt_mode": "message",
-        "env": {"FERROLAB_ENGINE": "mock"},
+        "env": {"FERROLAB_ENGINE": engine},
     });
     std::fs::write(spec_dir.join("kernel.json"), spec.to_string()).unwrap();
 
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jkt");
     let out = Command::new(&python)
-        .args(["-m", "unittest", "-v", "test_ferrolab"])
+        .args(["-m", "unittest", "-v", module])
         .current_dir(&suite)
         .env("JUPYTER_PATH", tmp.path())
         .env("FERROLAB_HISTORY_FILE", tmp.path().join("history.jsonl"))
@@ -66,14 +66,21 @@ fn official_jupyter_kernel_test_suite_passes() {
         .expect("run python");
     let report = String::from_utf8_lossy(&out.stderr);
     println!("{report}");
-    assert!(out.status.success(), "jupyter_kernel_test failed:\n{report}");
+    assert!(out.status.success(), "jupyter_kernel_test ({module}) failed:\n{report}");
     // Every attribute is set, so nothing may be skipped but the pager (no payloads yet).
-    let skipped = report
-        .lines()
-        .filter(|l| l.contains("... skipped"))
-        .collect::<Vec<_>>();
-    assert!(
-        skipped.iter().all(|l| l.contains("pager")),
-        "tests were skipped: {skipped:#?}"
-    );
+    let skipped = report.lines().filter(|l| l.contains("... skipped")).collect::<Vec<_>>();
+    assert!(skipped.iter().all(|l| l.contains("pager")), "tests were skipped: {skipped:#?}");
+}
+
+/// The protocol over the mock engine: seconds.
+#[test]
+fn official_suite_passes_over_the_mock_engine() {
+    run_suite("test_ferrolab", "mock");
+}
+
+/// Rust cells through evcxr with the library: minutes the first time on a machine
+/// (the library builds once into the persistent cache), about a minute after.
+#[test]
+fn official_suite_passes_with_rust_cells() {
+    run_suite("test_ferrolab_rust", "evcxr");
 }

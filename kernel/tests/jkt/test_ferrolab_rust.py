@@ -1,7 +1,7 @@
 """jupyter_kernel_test suite for the ferrolab kernel with its real (evcxr) engine.
 
-Run with `ENGINE=evcxr ./run.sh`: it builds the binary, warms the library build,
-writes a temporary kernelspec and runs this module. Every attribute is set with
+Run through `cargo test -p ferrolab-kernel --test jupyter_kernel_test` (it writes a
+temporary kernelspec and runs this module in the project's test venv). Every attribute is set with
 Rust samples except the pager (execute replies carry no payloads). The first cell
 runs in setUpClass with a long timeout, since the suite's own limit is 15 s a cell
 and the engine starts in the background.
