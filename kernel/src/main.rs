@@ -5,6 +5,7 @@
 //! models and what is coming. The Jupyter kernel runs the protocol over a mock engine
 //! until the evcxr engine lands.
 
+mod bench;
 mod engine;
 mod jupyter;
 mod summary;
@@ -34,12 +35,15 @@ enum Command {
         #[arg(short = 'f', long = "connection-file")]
         connection_file: PathBuf,
     },
+    /// Time a training step of the book's models (compare with benches/pytorch_bench.py).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         None => welcome(),
         Some(Command::Summary { model, size }) => summary::run(model, size),
+        Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
             jupyter::sockets::serve(&info, Box::new(engine::mock::MockEngine::new()))
