@@ -136,6 +136,7 @@ def main():
     if unknown:
         ap.error(f"unknown model(s) {unknown}; choose from {MODELS}")
 
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # CPU only, and no CUDA driver warnings
     try:
         import torch
     except ImportError:

@@ -133,3 +133,68 @@ fn cnn_and_stacked_lstm_match_generic_path() {
         [g.get(&m.lstm_1.forget_gate.u).as_vec(), g.get(&m.lstm_2.cell_gate.w).as_vec()].concat()
     }]);
 }
+
+#[test]
+fn dense_layer_norm_and_encoder_match_generic_path() {
+    let dev = Cpu::seed_from_u64(6);
+    let mut dense = Dense::<f64, Cpu>::new(&dev, 5, 3);
+    dense.bias.copy_from(&random_vec(3, 8));
+    let dense_grads: &dyn Fn(&Dense<f64, Cpu>, &Gradients<f64, Cpu>) -> Vec<f64> =
+        &|m, g| [g.get(&m.weight).as_vec(), g.get(&m.bias).as_vec()].concat();
+    same_both_ways::<_, Dyn2, Dyn2>("Dense 2-D", &dense, (4, 5), &[dense_grads]);
+    same_both_ways::<_, Dyn3, Dyn3>("Dense 3-D", &dense, (2, 3, 5), &[dense_grads]);
+
+    let mut norm = LayerNorm::<f64, Cpu>::new(&dev, 6, 1e-5);
+    norm.gamma.copy_from(&random_vec(6, 9));
+    norm.beta.copy_from(&random_vec(6, 10));
+    let norm_grads: &dyn Fn(&LayerNorm<f64, Cpu>, &Gradients<f64, Cpu>) -> Vec<f64> =
+        &|m, g| [g.get(&m.gamma).as_vec(), g.get(&m.beta).as_vec()].concat();
+    same_both_ways::<_, Dyn2, Dyn2>("LayerNorm 2-D", &norm, (3, 6), &[norm_grads]);
+    same_both_ways::<_, Dyn3, Dyn3>("LayerNorm 3-D", &norm, (2, 5, 6), &[norm_grads]);
+
+    let cfg = EncoderConfig { d_model: 8, heads: 2, d_ff: 12, ..Default::default() };
+    let block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
+    same_both_ways("EncoderBlock", &block, (3, 5, 8), &[&|m: &EncoderBlock<f64, Cpu>, g| {
+        [
+            g.get(&m.attention.w_q.weight).as_vec(),
+            g.get(&m.attention.w_k.bias).as_vec(),
+            g.get(&m.attention.w_v.weight).as_vec(),
+            g.get(&m.feed_forward.w_1.weight).as_vec(),
+            g.get(&m.norm_1.gamma).as_vec(),
+        ]
+        .concat()
+    }]);
+}
+
+/// Attention with a key mask, 7 queries against 7 keys, on both paths: output, weights and
+/// the gradients of Q, K and V.
+#[test]
+fn masked_attention_matches_generic_path() {
+    let dev = Cpu::default();
+    let shape = (2, 3, 7, 4);
+    let mut mask = vec![0.0; 2 * 7];
+    mask[5] = -1e9; // batch 0 ignores key 5
+    mask[7 + 1] = -1e9; // batch 1 ignores key 1
+    let mask = dev.tensor_from_vec(mask, (2, 7));
+    let run = |fast: bool| {
+        set_fast_kernels(fast);
+        let [q, k, v] = [11, 12, 13].map(|s| dev.tensor_from_vec(random_vec(2 * 3 * 7 * 4, s), shape));
+        let grads = Gradients::leaky();
+        let (out, weights) = scaled_dot_product_attention(
+            q.clone().traced(grads),
+            k.clone().retaped::<Tape64>(),
+            v.clone().retaped::<Tape64>(),
+            Some(&mask),
+        );
+        let out_values = out.as_vec();
+        let r = dev.tensor_from_vec(random_vec(out_values.len(), 14), *out.shape());
+        let grads = (out * r).sum().backward();
+        set_fast_kernels(true);
+        let g = |t: &Tensor<Dyn4, f64, Cpu>| grads.get(t).as_vec();
+        (out_values, weights.as_vec(), [g(&q), g(&k), g(&v)].concat())
+    };
+    let (fast, generic) = (run(true), run(false));
+    assert_close(&fast.0, &generic.0, 1e-10, "attention output");
+    assert_close(&fast.1, &generic.1, 1e-10, "attention weights");
+    assert_close(&fast.2, &generic.2, 1e-10, "dQ, dK, dV");
+}

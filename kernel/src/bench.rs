@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// Also time the CNN to 97 % test accuracy on the bundled digits.
     #[arg(long)]
     pub digits: bool,
+    /// Use the layers' generic dfdx path instead of the CPU kernels (to see what they gain).
+    #[arg(long)]
+    pub generic: bool,
     /// End with one JSON line `{"cnn": ms, "rnn": ms, "lstm": ms, "transformer": ms}`.
     #[arg(long)]
     pub json: bool,
@@ -80,13 +83,16 @@ pub fn run(args: BenchArgs) -> Result<()> {
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
     }
     let threads = rayon::current_num_threads();
+    // Thread-local switch: the models below run on this thread.
+    ferrolab::nn::kernels::set_fast_kernels(!args.generic);
+    let path = if args.generic { "generic dfdx ops" } else { "CPU kernels" };
     let models = if args.models.is_empty() {
         Model::ALL.to_vec()
     } else {
         args.models.clone()
     };
     let steps = args.steps.max(1);
-    println!("ferrolab bench: training step (forward, cross-entropy, backward, Adam), f32, {threads} thread(s)");
+    println!("ferrolab bench: training step (forward, cross-entropy, backward, Adam), f32, {threads} thread(s), {path}");
     println!("{:<12} {:>10} {:>10} {:>10}  shapes", "model", "median ms", "min ms", "max ms");
     let mut results = Vec::new();
     for model in models {

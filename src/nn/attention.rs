@@ -8,6 +8,10 @@
 //! back from [`MultiHeadAttention::forward_with_weights`] for inspection and heatmaps.
 //! A key mask (`0` to keep, a large negative number to ignore, e.g. padding) is added to the
 //! scores before the softmax.
+//!
+//! The generic code below runs on every device; on `Cpu`, `scaled_dot_product_attention` runs
+//! `kernels::attention` instead (the same formula per batch and head, softmax and backward
+//! fused), checked against it and against finite differences.
 
 use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
@@ -26,6 +30,10 @@ pub fn scaled_dot_product_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     v: Tensor<Dyn4, E, D, T>,
     mask: Option<&Tensor<Dyn2, E, D>>,
 ) -> WithWeights<Dyn4, E, D, T> {
+    if super::kernels::cpu_path::<E, D>() {
+        // The same formula per (batch, head) block, with a fused softmax and backward.
+        return super::kernels::attention::attention(q, k, v, mask);
+    }
     let d_k = q.shape().3;
     let scale = E::from_f64(1.0 / (d_k as f64).sqrt()).unwrap();
     let kt = k.permute::<Dyn4, Axes4<0, 1, 3, 2>>(); // (B, H, S, d_k) -> (B, H, d_k, S)

@@ -6,7 +6,7 @@
 //! layer, never a panic deep inside dfdx) and documents its formula from the book.
 //!
 //! Layers are written with dfdx's generic tensor ops, so they run on every dfdx device.
-//! On dfdx's `Cpu`, Conv2D, pooling, SimpleRnn and Lstm switch to the hand-written kernels of
+//! On dfdx's `Cpu`, Conv2D, pooling, SimpleRnn, Lstm, Dense, LayerNorm and attention switch to the hand-written kernels of
 //! [`kernels`] (same API, same formulas, own backward); see that module for how and why.
 
 pub mod activation;
@@ -44,7 +44,11 @@ use dfdx::prelude::*;
 
 /// Element types the layers compute in: `f32` or `f64`.
 pub trait Real:
-    Dtype + num_traits::Float + rand_distr::uniform::SampleUniform + dfdx::tensor::safetensors::SafeDtype
+    Dtype
+    + num_traits::Float
+    + rand_distr::uniform::SampleUniform
+    + dfdx::tensor::safetensors::SafeDtype
+    + kernels::math::KernelMath
 {
 }
 impl Real for f32 {}

@@ -16,7 +16,7 @@
 //! is cheaper than the memory traffic). Limits: square kernels, equal stride and padding on
 //! both axes, as the layer itself.
 
-use super::{cpu_grads, grad_mut, gemm, tensor, values};
+use super::{contiguous, cpu_grads, grad_mut, gemm, tensor, values};
 use crate::nn::{Conv2DConfig, Dyn1, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -42,6 +42,14 @@ impl Geometry {
         self.oh * self.ow
     }
 
+    /// The output columns `j` whose input column `j·s + n − p` is inside the image.
+    fn valid_columns(&self, n: usize) -> std::ops::Range<usize> {
+        let (s, p) = (self.s, self.p);
+        let lo = if p > n { (p - n).div_ceil(s) } else { 0 };
+        let hi = if self.w + p > n { ((self.w + p - n - 1) / s + 1).min(self.ow) } else { 0 };
+        lo.min(hi)..hi
+    }
+
     /// Fills `cols` `(K, P)` from one image `x_b` `(C, H, W)`.
     fn im2col<E: Real>(&self, x_b: &[E], cols: &mut [E]) {
         let (k, s, p, ow) = (self.k, self.s, self.p, self.ow);
@@ -51,6 +59,7 @@ impl Geometry {
             for m in 0..k {
                 for n in 0..k {
                     let row = &mut cols[((ci * k + m) * k + n) * positions..][..positions];
+                    let js = self.valid_columns(n);
                     for i in 0..self.oh {
                         let out = &mut row[i * ow..(i + 1) * ow];
                         // Row in the unpadded image; wrapping_sub makes "above the image" huge.
@@ -60,9 +69,15 @@ impl Geometry {
                             continue;
                         }
                         let src = &plane[r * self.w..(r + 1) * self.w];
-                        for (j, o) in out.iter_mut().enumerate() {
-                            let q = (j * s + n).wrapping_sub(p);
-                            *o = if q < self.w { src[q] } else { E::zero() };
+                        out[..js.start].fill(E::zero());
+                        out[js.end..].fill(E::zero());
+                        if s == 1 {
+                            // Stride 1: the window row is one contiguous run of the image row.
+                            out[js.clone()].copy_from_slice(&src[js.start + n - p..js.end + n - p]);
+                        } else {
+                            for j in js.clone() {
+                                out[j] = src[j * s + n - p];
+                            }
                         }
                     }
                 }
@@ -79,16 +94,20 @@ impl Geometry {
             for m in 0..k {
                 for n in 0..k {
                     let row = &dcols[((ci * k + m) * k + n) * positions..][..positions];
+                    let js = self.valid_columns(n);
                     for i in 0..self.oh {
                         let r = (i * s + m).wrapping_sub(p);
                         if r >= self.h {
                             continue;
                         }
                         let dst = &mut plane[r * self.w..(r + 1) * self.w];
-                        for (j, &g) in row[i * ow..(i + 1) * ow].iter().enumerate() {
-                            let q = (j * s + n).wrapping_sub(p);
-                            if q < self.w {
-                                dst[q] += g;
+                        let g = &row[i * ow..(i + 1) * ow];
+                        if s == 1 {
+                            let dst = &mut dst[js.start + n - p..js.end + n - p];
+                            dst.iter_mut().zip(&g[js.clone()]).for_each(|(d, &v)| *d += v);
+                        } else {
+                            for j in js.clone() {
+                                dst[j * s + n - p] += g[j];
                             }
                         }
                     }
@@ -106,7 +125,7 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     cfg: &Conv2DConfig,
     out: [usize; 4],
 ) -> Tensor<Dyn4, E, D, T> {
-    let (x, mut tape) = x.split_tape();
+    let (x, mut tape) = contiguous(x).split_tape();
     let (b, c, h, w) = *x.shape();
     let [_, o, oh, ow] = out;
     let g = Geometry {

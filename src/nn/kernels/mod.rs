@@ -2,7 +2,8 @@
 //!
 //! The layers in `nn/` are written once with dfdx's generic ops, so they run on every dfdx
 //! device and read like the book's formulas. Some of those compositions are slow on the CPU
-//! (im2col through `gather`, one small matmul per gate per step), so a layer asks
+//! (im2col through `gather`, one small matmul per gate per step, softmax and bias broadcasts
+//! as chains of full-size tensors), so a layer asks
 //! [`cpu_path`] at the top of its `forward`: when the device *is* `Cpu` and the fast path is
 //! on, the layer calls a kernel from this module instead; on any other device (Cuda) it runs
 //! the generic code unchanged.
@@ -23,9 +24,12 @@
 //! its inputs once (a memcpy; tensors are first made contiguous). [`set_fast_kernels`] turns
 //! the fast path off for the current thread, which the tests use to compare both paths.
 
+pub(crate) mod attention;
 pub(crate) mod conv;
+pub mod math;
 pub(crate) mod pool;
 pub(crate) mod recurrent;
+pub(crate) mod rows;
 
 use dfdx::prelude::*;
 use std::any::{Any, TypeId};
@@ -65,6 +69,16 @@ pub(crate) fn from_cpu<S: Shape, E: Dtype, D: Storage<E>>(t: Tensor<S, E, Cpu>) 
 /// The gradients of a `Cpu` run, seen as `Gradients<E, Cpu>`.
 pub(crate) fn cpu_grads<E: Dtype, D: Storage<E>>(g: &mut Gradients<E, D>) -> &mut Gradients<E, Cpu> {
     (g as &mut dyn Any).downcast_mut().expect("Cpu gradients")
+}
+
+/// `t` with row-major strides, keeping its tape.
+///
+/// A gradient buffer is laid out like its tensor's data, so a kernel that writes `dx` in
+/// row-major order needs a row-major `x`. dfdx's reshape to the same shape is free (same
+/// tensor id) when `t` already is, and otherwise records a copy with its own backward.
+pub(crate) fn contiguous<S: Shape, E: Dtype, D: Device<E>, T: Tape<E, D>>(t: Tensor<S, E, D, T>) -> Tensor<S, E, D, T> {
+    let shape = *t.shape();
+    t.reshape_like(&shape)
 }
 
 /// The gradient buffer of `t` in `grads`, allocated (zeros) if it is not there yet.

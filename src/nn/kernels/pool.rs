@@ -6,7 +6,7 @@
 //! `max` splits it evenly; the two differ only on exact ties, which random data does not
 //! have. Average pooling spreads `dy / k²` over the window. Planes run in parallel on rayon.
 
-use super::{cpu_grads, grad_mut, tensor, values};
+use super::{contiguous, cpu_grads, grad_mut, tensor, values};
 use crate::nn::{pool::Window, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -18,7 +18,7 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     out: [usize; 4],
     average: bool,
 ) -> Tensor<Dyn4, E, D, T> {
-    let (x, mut tape) = x.split_tape();
+    let (x, mut tape) = contiguous(x).split_tape();
     let (_, _, h, w) = *x.shape();
     let [b, c, oh, ow] = out;
     let (k, s) = (window.pool_size, window.stride);

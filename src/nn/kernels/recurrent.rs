@@ -22,7 +22,7 @@
 //! strided view. Limits: memory for all steps' gates is kept for the backward (`B·T·G·H`).
 
 use super::conv::add_into;
-use super::{cpu_grads, grad_mut, gemm_strided, tensor, values};
+use super::{contiguous, cpu_grads, grad_mut, gemm_strided, tensor, values};
 use crate::nn::rnn::{Gate, RnnResult};
 use crate::nn::{Dyn2, Dyn3, Real};
 use dfdx::prelude::*;
@@ -46,9 +46,6 @@ impl Cell {
     }
 }
 
-fn sigmoid<E: Real>(z: E) -> E {
-    E::one() / (E::one() + (-z).exp())
-}
 
 /// Batch rows per parallel block: one block per worker, at least one row.
 fn block_rows(batch: usize) -> usize {
@@ -63,7 +60,7 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
     x: Tensor<Dyn3, E, D, T>,
     sequences: bool,
 ) -> RnnResult<E, D, T> {
-    let (x, mut tape) = x.split_tape();
+    let (x, mut tape) = contiguous(x).split_tape();
     let (b, t_len, f) = *x.shape();
     let h = gates[0].u.shape().0;
     let g_n = cell.gates();
@@ -106,7 +103,7 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                         Cell::Tanh => {
                             let h_t = &mut hs_blk[base + (t + 1) * h..][..h];
                             for (zv, hv) in zr.iter_mut().zip(h_t) {
-                                *zv = zv.tanh(); // h_t = tanh(W x_t + U h_{t−1} + b)
+                                *zv = zv.k_tanh(); // h_t = tanh(W x_t + U h_{t−1} + b)
                                 *hv = *zv;
                             }
                         }
@@ -117,10 +114,10 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                             let (zf, rest) = rest.split_at_mut(h);
                             let (zg, zo) = rest.split_at_mut(h);
                             for u in 0..h {
-                                let (i, fg, g, o) = (sigmoid(zi[u]), sigmoid(zf[u]), zg[u].tanh(), sigmoid(zo[u]));
+                                let (i, fg, g, o) = (zi[u].k_sigmoid(), zf[u].k_sigmoid(), zg[u].k_tanh(), zo[u].k_sigmoid());
                                 (zi[u], zf[u], zg[u], zo[u]) = (i, fg, g, o); // keep activations for the backward
                                 c_t[u] = fg * c_prev[u] + i * g; // c_t = f ⊙ c_{t−1} + i ⊙ g
-                                h_t[u] = o * c_t[u].tanh(); // h_t = o ⊙ tanh(c_t)
+                                h_t[u] = o * c_t[u].k_tanh(); // h_t = o ⊙ tanh(c_t)
                             }
                         }
                     }
@@ -185,7 +182,7 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                                     let (zg, zo) = rest.split_at_mut(h);
                                     for u in 0..h {
                                         let (i, fg, g, o) = (zi[u], zf[u], zg[u], zo[u]);
-                                        let tc = c_t[u].tanh();
+                                        let tc = c_t[u].k_tanh();
                                         let dh = dh_row[u];
                                         let dc = dc_row[u] + dh * o * (E::one() - tc * tc);
                                         zi[u] = dc * g * i * (E::one() - i); // through σ
