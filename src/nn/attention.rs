@@ -107,6 +107,16 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
         let d_k = d / h;
         let mut tapes = T::default();
         let x = untape(x, &mut tapes);
+        if super::kernels::cpu_path::<E, D>() {
+            // Same formula; the kernel reads each head out of the (B, S, D) projections by
+            // stride, so neither the split into heads nor the concatenation copies anything.
+            let q = self.w_q.try_forward(x.retaped::<T>())?;
+            let k = self.w_k.try_forward(x.retaped::<T>())?;
+            let v = self.w_v.try_forward(x.retaped::<T>())?;
+            let (concat, weights) = super::kernels::attention::multi_head(q, k, v, h, mask);
+            let y = self.w_o.try_forward(concat)?;
+            return Ok((with_tapes(y, tapes), weights));
+        }
         // (B, S, D) -> (B, S, H, d_k) -> (B, H, S, d_k): each head sees its own d_k features.
         let heads = |t: Tensor<Dyn3, E, D, T>| {
             t.reshape_like(&(b, s, h, d_k))

@@ -16,7 +16,7 @@
 //! is cheaper than the memory traffic). Limits: square kernels, equal stride and padding on
 //! both axes, as the layer itself.
 
-use super::{contiguous, cpu_grads, grad_mut, gemm, tensor, values};
+use super::{contiguous, cpu_grads, put_grad, take_grad, grad_mut, gemm, tensor, values};
 use crate::nn::{Conv2DConfig, Dyn1, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -156,13 +156,13 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
                 gemm((o, kk, pp), y_b, true, &wv, (kk, 1), cols, (pp, 1)); // (O,K) x (K,P)
             },
         );
-    let y: Tensor<Dyn4, E, D> = tensor(y, (b, o, oh, ow));
+    let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, o, oh, ow));
 
     if T::OWNS_TAPE {
         let (x, weight, bias, y_id) = (x.clone(), weight.clone(), bias.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
-            let dy: Vec<E> = grad_mut(grads, &y_id).to_vec();
+            let dy = take_grad(grads, &y_id);
             // Per worker: its own dW, db and scratch, summed at the end (no locking in the loop).
             let zero = || (vec![E::zero(); o * kk], vec![E::zero(); o], vec![E::zero(); kk * pp]);
             let dx = grad_mut(grads, &x);
@@ -187,6 +187,7 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
                 });
             add_into(grad_mut(grads, &weight), &dw);
             add_into(grad_mut(grads, &bias), &db);
+            put_grad(grads, &y_id, dy);
             Ok(())
         });
     }

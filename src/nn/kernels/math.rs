@@ -19,7 +19,8 @@ pub fn exp_f32(x: f32) -> f32 {
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer without a rounding instruction.
     const ROUND: f32 = 12_582_912.0;
     let x = x.max(-87.3).min(88.3);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND; // 1.5·2²³ + n: n sits in the low mantissa bits
+    let n = t - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -28,7 +29,8 @@ pub fn exp_f32(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5.000_000_1e-1;
     let e_r = p * r * r + r + 1.0; // e^r for |r| ≤ ln 2 / 2
-    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23); // 2ⁿ, n ∈ [−126, 127]
+    // 2ⁿ from t's bits: integer ops only (a float→int conversion would block vectorising).
+    let two_n = f32::from_bits(t.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23);
     e_r * two_n
 }
 

@@ -95,6 +95,25 @@ pub(crate) fn grad_mut<'a, S: Shape, E: Dtype, D: Storage<E>>(
         .expect("out of memory allocating a gradient")
 }
 
+/// Moves the gradient of a kernel's output out of `grads` without copying it.
+///
+/// A kernel's backward runs after every consumer of its output has added to that gradient,
+/// so it can borrow the buffer; [`put_grad`] returns it afterwards, so `grads` looks
+/// untouched (tests that inspect intermediate gradients still see it).
+pub(crate) fn take_grad<S: Shape, E: Dtype, D: Storage<E>>(grads: &mut Gradients<E, Cpu>, out: &Tensor<S, E, D>) -> Vec<E> {
+    let buffer = grads
+        .get_or_alloc_mut(on_cpu(out))
+        .expect("out of memory allocating a gradient");
+    std::mem::take(&mut **buffer)
+}
+
+/// Puts back what [`take_grad`] took.
+pub(crate) fn put_grad<S: Shape, E: Dtype, D: Storage<E>>(grads: &mut Gradients<E, Cpu>, out: &Tensor<S, E, D>, grad: Vec<E>) {
+    **grads
+        .get_or_alloc_mut(on_cpu(out))
+        .expect("the gradient taken before") = grad;
+}
+
 /// A contiguous copy of a tensor's values (row-major, whatever its strides were).
 pub(crate) fn values<S: Shape, E: Dtype, D: Storage<E>>(t: &Tensor<S, E, D>) -> Vec<E> {
     let t = on_cpu(t);
@@ -106,9 +125,13 @@ pub(crate) fn values<S: Shape, E: Dtype, D: Storage<E>>(t: &Tensor<S, E, D>) -> 
     out
 }
 
-/// A new tensor of device `D` (`Cpu`) holding `data`.
-pub(crate) fn tensor<S: Shape, E: Dtype, D: Storage<E>>(data: Vec<E>, shape: S) -> Tensor<S, E, D> {
-    from_cpu(Cpu::default().tensor_from_vec(data, shape))
+/// A new tensor holding `data`, on the same `Cpu` device as `like` (its allocation cache, if enabled).
+pub(crate) fn tensor<S: Shape, S2: Shape, E: Dtype, D: Storage<E>>(
+    like: &Tensor<S2, E, D>,
+    data: Vec<E>,
+    shape: S,
+) -> Tensor<S, E, D> {
+    from_cpu(on_cpu(like).device().tensor_from_vec(data, shape))
 }
 
 /// `dst = [dst +] a · b` for row-major slices with explicit strides, on the calling thread.

@@ -6,7 +6,7 @@
 //! `max` splits it evenly; the two differ only on exact ties, which random data does not
 //! have. Average pooling spreads `dy / k²` over the window. Planes run in parallel on rayon.
 
-use super::{contiguous, cpu_grads, grad_mut, tensor, values};
+use super::{contiguous, cpu_grads, put_grad, take_grad, grad_mut, tensor, values};
 use crate::nn::{pool::Window, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -69,13 +69,13 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
                 }
             });
     }
-    let y: Tensor<Dyn4, E, D> = tensor(y, (b, c, oh, ow));
+    let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, c, oh, ow));
 
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
-            let dy: Vec<E> = grad_mut(grads, &y_id).to_vec();
+            let dy = take_grad(grads, &y_id);
             let dx = grad_mut(grads, &x);
             if average {
                 dx.par_chunks_mut(plane_in)
@@ -101,6 +101,7 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
                         }
                     });
             }
+            put_grad(grads, &y_id, dy);
             Ok(())
         });
     }

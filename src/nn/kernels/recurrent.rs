@@ -22,7 +22,7 @@
 //! strided view. Limits: memory for all steps' gates is kept for the backward (`B·T·G·H`).
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, grad_mut, gemm_strided, tensor, values};
+use super::{contiguous, cpu_grads, put_grad, take_grad, grad_mut, gemm_strided, tensor, values};
 use crate::nn::rnn::{Gate, RnnResult};
 use crate::nn::{Dyn2, Dyn3, Real};
 use dfdx::prelude::*;
@@ -110,14 +110,18 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                         Cell::Lstm => {
                             let (c_prev, c_t) = cs_blk[base + t * h..base + (t + 2) * h].split_at_mut(h);
                             let h_t = &mut hs_blk[base + (t + 1) * h..][..h];
-                            let (zi, rest) = zr.split_at_mut(h);
-                            let (zf, rest) = rest.split_at_mut(h);
-                            let (zg, zo) = rest.split_at_mut(h);
-                            for u in 0..h {
-                                let (i, fg, g, o) = (zi[u].k_sigmoid(), zf[u].k_sigmoid(), zg[u].k_tanh(), zo[u].k_sigmoid());
-                                (zi[u], zf[u], zg[u], zo[u]) = (i, fg, g, o); // keep activations for the backward
-                                c_t[u] = fg * c_prev[u] + i * g; // c_t = f ⊙ c_{t−1} + i ⊙ g
-                                h_t[u] = o * c_t[u].k_tanh(); // h_t = o ⊙ tanh(c_t)
+                            // Activations in place, one simple loop per gate so each vectorises.
+                            zr[..2 * h].iter_mut().for_each(|v| *v = v.k_sigmoid()); // i, f
+                            zr[2 * h..3 * h].iter_mut().for_each(|v| *v = v.k_tanh()); // g
+                            zr[3 * h..].iter_mut().for_each(|v| *v = v.k_sigmoid()); // o
+                            let (zi, rest) = zr.split_at(h);
+                            let (zf, rest) = rest.split_at(h);
+                            let (zg, zo) = rest.split_at(h);
+                            for (((((c, &cp), &i), &fg), &g), (hv, &o)) in
+                                c_t.iter_mut().zip(&*c_prev).zip(zi).zip(zf).zip(zg).zip(h_t.iter_mut().zip(zo))
+                            {
+                                *c = fg * cp + i * g; // c_t = f ⊙ c_{t−1} + i ⊙ g
+                                *hv = o * c.k_tanh(); // h_t = o ⊙ tanh(c_t)
                             }
                         }
                     }
@@ -131,9 +135,9 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
         hs.chunks((t_len + 1) * h).flat_map(|seq| seq[t_len * h..].iter().copied()).collect()
     };
     let (out_seq, out_last): (Option<Tensor<Dyn3, E, D>>, Option<Tensor<Dyn2, E, D>>) = if sequences {
-        (Some(tensor(out_values, (b, t_len, h))), None)
+        (Some(tensor(&x, out_values, (b, t_len, h))), None)
     } else {
-        (None, Some(tensor(out_values, (b, h))))
+        (None, Some(tensor(&x, out_values, (b, h))))
     };
 
     if T::OWNS_TAPE {
@@ -144,8 +148,8 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
             let mut z = z; // gate activations, overwritten by dZ step by step
             // dY as (B, T, H) for sequences, (B, H) for the last state.
             let dy: Vec<E> = match (&out_seq_id, &out_last_id) {
-                (Some(o), _) => grad_mut(grads, o).to_vec(),
-                (_, Some(o)) => grad_mut(grads, o).to_vec(),
+                (Some(o), _) => take_grad(grads, o),
+                (_, Some(o)) => take_grad(grads, o),
                 _ => unreachable!(),
             };
             let dy_seq = if sequences { t_len * h } else { h };
@@ -180,16 +184,18 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                                     let (zi, rest) = zr.split_at_mut(h);
                                     let (zf, rest) = rest.split_at_mut(h);
                                     let (zg, zo) = rest.split_at_mut(h);
-                                    for u in 0..h {
-                                        let (i, fg, g, o) = (zi[u], zf[u], zg[u], zo[u]);
-                                        let tc = c_t[u].k_tanh();
-                                        let dh = dh_row[u];
-                                        let dc = dc_row[u] + dh * o * (E::one() - tc * tc);
-                                        zi[u] = dc * g * i * (E::one() - i); // through σ
-                                        zf[u] = dc * c_prev[u] * fg * (E::one() - fg);
-                                        zg[u] = dc * i * (E::one() - g * g); // through tanh
-                                        zo[u] = dh * tc * o * (E::one() - o);
-                                        dc_row[u] = dc * fg; // dL/dc_{t−1}
+                                    let one = E::one();
+                                    let gates = zi.iter_mut().zip(zf.iter_mut()).zip(zg.iter_mut().zip(zo.iter_mut()));
+                                    let state = c_t.iter().zip(c_prev).zip(dh_row.iter().zip(dc_row.iter_mut()));
+                                    for (((zi, zf), (zg, zo)), ((&c, &cp), (&dh, dc_next))) in gates.zip(state) {
+                                        let (i, fg, g, o) = (*zi, *zf, *zg, *zo);
+                                        let tc = c.k_tanh();
+                                        let dc = *dc_next + dh * o * (one - tc * tc);
+                                        *zi = dc * g * i * (one - i); // through σ
+                                        *zf = dc * cp * fg * (one - fg);
+                                        *zg = dc * i * (one - g * g); // through tanh
+                                        *zo = dh * tc * o * (one - o);
+                                        *dc_next = dc * fg; // dL/dc_{t−1}
                                     }
                                 }
                             }
@@ -216,6 +222,11 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                 add_into(grad_mut(grads, &gate.w), &dw[j * h * f..(j + 1) * h * f]);
                 add_into(grad_mut(grads, &gate.u), &du[j * h * h..(j + 1) * h * h]);
                 add_into(grad_mut(grads, &gate.b), &db[j * h..(j + 1) * h]);
+            }
+            match (&out_seq_id, &out_last_id) {
+                (Some(o), _) => put_grad(grads, o, dy),
+                (_, Some(o)) => put_grad(grads, o, dy),
+                _ => unreachable!(),
             }
             Ok(())
         });

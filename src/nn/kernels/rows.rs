@@ -15,7 +15,7 @@
 //! the Dense GEMMs are threaded inside `gemm`.
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, tensor, values};
+use super::{contiguous, cpu_grads, put_grad, take_grad, gemm_strided, grad_mut, tensor, values};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -37,13 +37,13 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         y.extend_from_slice(&bv); // start from b, then add X Wᵀ
     }
     gemm_strided((rows, inputs, units), &mut y, units, true, &xv, (inputs, 1), &wv, (1, inputs), true); // (R,I) x (I,U)
-    let y: Tensor<S, E, D> = tensor(y, out);
+    let y: Tensor<S, E, D> = tensor(&x, y, out);
 
     if T::OWNS_TAPE {
         let (weight, bias, y_id) = (weight.clone(), bias.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
-            let dy = grad_mut(grads, &y_id).to_vec();
+            let dy = take_grad(grads, &y_id);
             let dx = grad_mut(grads, &x);
             gemm_strided((rows, units, inputs), dx, inputs, true, &dy, (units, 1), &wv, (inputs, 1), true); // dX += dY W
             let dw = grad_mut(grads, &weight);
@@ -52,6 +52,7 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
             for row in dy.chunks(units) {
                 add_into(db, row);
             }
+            put_grad(grads, &y_id, dy);
             Ok(())
         });
     }
@@ -87,13 +88,13 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                 *y = *v * g + b; // y = x̂ ⊙ γ + β
             }
         });
-    let y: Tensor<S, E, D> = tensor(y, shape);
+    let y: Tensor<S, E, D> = tensor(&x, y, shape);
 
     if T::OWNS_TAPE {
         let (gamma, beta, y_id) = (gamma.clone(), beta.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
-            let dy = grad_mut(grads, &y_id).to_vec();
+            let dy = take_grad(grads, &y_id);
             let dx = grad_mut(grads, &x);
             dx.par_chunks_mut(f)
                 .zip(dy.par_chunks(f))
@@ -120,6 +121,7 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
             }
             add_into(grad_mut(grads, &gamma), &dgamma);
             add_into(grad_mut(grads, &beta), &dbeta);
+            put_grad(grads, &y_id, dy);
             Ok(())
         });
     }
