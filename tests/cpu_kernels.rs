@@ -14,6 +14,8 @@ use ferrolab::nn::kernels::set_fast_kernels;
 use ferrolab::prelude::*;
 
 type Tape64 = OwnedTape<f64, Cpu>;
+/// Reads some parameter gradients of a model, flattened.
+type ParamGrads<'a, M> = &'a dyn Fn(&M, &Gradients<f64, Cpu>) -> Vec<f64>;
 
 /// Output, input gradient and all gradients of `Σ y ⊙ R`, on the fast or the generic path.
 fn run<M, S, O>(model: &M, x: &[f64], shape: S, fast: bool) -> (Vec<f64>, Vec<f64>, Gradients<f64, Cpu>)
@@ -34,7 +36,7 @@ where
 }
 
 /// Runs `model` both ways and compares output, input gradient and every parameter gradient.
-fn same_both_ways<M, S, O>(what: &str, model: &M, shape: S, params: &[&dyn Fn(&M, &Gradients<f64, Cpu>) -> Vec<f64>])
+fn same_both_ways<M, S, O>(what: &str, model: &M, shape: S, params: &[ParamGrads<M>])
 where
     S: Shape,
     O: Shape,
@@ -46,7 +48,12 @@ where
     assert_close(&y_fast, &y_ref, 1e-10, &format!("{what}: output"));
     assert_close(&dx_fast, &dx_ref, 1e-10, &format!("{what}: input gradient"));
     for (i, get) in params.iter().enumerate() {
-        assert_close(&get(model, &g_fast), &get(model, &g_ref), 1e-10, &format!("{what}: parameter {i} gradient"));
+        assert_close(
+            &get(model, &g_fast),
+            &get(model, &g_ref),
+            1e-10,
+            &format!("{what}: parameter {i} gradient"),
+        );
     }
 }
 
@@ -70,7 +77,10 @@ fn conv2d_matches_generic_path() {
             &what,
             &conv,
             shape,
-            &[&|m: &Conv2D<f64, Cpu>, g| g.get(&m.weight).as_vec(), &|m: &Conv2D<f64, Cpu>, g| g.get(&m.bias).as_vec()],
+            &[
+                &|m: &Conv2D<f64, Cpu>, g| g.get(&m.weight).as_vec(),
+                &|m: &Conv2D<f64, Cpu>, g| g.get(&m.bias).as_vec(),
+            ],
         );
     }
 }
@@ -87,7 +97,12 @@ fn pooling_matches_generic_path() {
 }
 
 fn gate_grads(gate: &ferrolab::nn::rnn::Gate<f64, Cpu>, g: &Gradients<f64, Cpu>) -> Vec<f64> {
-    [g.get(&gate.w).as_vec(), g.get(&gate.u).as_vec(), g.get(&gate.b).as_vec()].concat()
+    [
+        g.get(&gate.w).as_vec(),
+        g.get(&gate.u).as_vec(),
+        g.get(&gate.b).as_vec(),
+    ]
+    .concat()
 }
 
 #[test]
@@ -96,13 +111,19 @@ fn simple_rnn_matches_generic_path() {
     for (f, h, shape) in [(3, 4, (2, 5, 3)), (1, 3, (5, 1, 1)), (4, 2, (7, 3, 4))] {
         let mut seq = SimpleRnn::<f64, Cpu, Sequences>::new(&dev, f, h);
         seq.cell.b.copy_from(&random_vec(h, 4));
-        same_both_ways(&format!("SimpleRnn seq {shape:?}"), &seq, shape, &[&|m: &SimpleRnn<f64, Cpu, Sequences>, g| {
-            gate_grads(&m.cell, g)
-        }]);
+        same_both_ways(
+            &format!("SimpleRnn seq {shape:?}"),
+            &seq,
+            shape,
+            &[&|m: &SimpleRnn<f64, Cpu, Sequences>, g| gate_grads(&m.cell, g)],
+        );
         let last = SimpleRnn::<f64, Cpu, LastState>::new(&dev, f, h);
-        same_both_ways(&format!("SimpleRnn last {shape:?}"), &last, shape, &[&|m: &SimpleRnn<f64, Cpu, LastState>, g| {
-            gate_grads(&m.cell, g)
-        }]);
+        same_both_ways(
+            &format!("SimpleRnn last {shape:?}"),
+            &last,
+            shape,
+            &[&|m: &SimpleRnn<f64, Cpu, LastState>, g| gate_grads(&m.cell, g)],
+        );
     }
 }
 
@@ -111,13 +132,29 @@ fn lstm_matches_generic_path() {
     let dev = Cpu::seed_from_u64(3);
     for (f, h, shape) in [(3, 2, (2, 4, 3)), (2, 5, (3, 1, 2)), (5, 3, (5, 6, 5))] {
         let seq = Lstm::<f64, Cpu, Sequences>::new(&dev, f, h);
-        same_both_ways(&format!("Lstm seq {shape:?}"), &seq, shape, &[&|m: &Lstm<f64, Cpu, Sequences>, g| {
-            [&m.input_gate, &m.forget_gate, &m.cell_gate, &m.output_gate].iter().flat_map(|gate| gate_grads(gate, g)).collect()
-        }]);
+        same_both_ways(
+            &format!("Lstm seq {shape:?}"),
+            &seq,
+            shape,
+            &[&|m: &Lstm<f64, Cpu, Sequences>, g| {
+                [&m.input_gate, &m.forget_gate, &m.cell_gate, &m.output_gate]
+                    .iter()
+                    .flat_map(|gate| gate_grads(gate, g))
+                    .collect()
+            }],
+        );
         let last = Lstm::<f64, Cpu, LastState>::new(&dev, f, h);
-        same_both_ways(&format!("Lstm last {shape:?}"), &last, shape, &[&|m: &Lstm<f64, Cpu, LastState>, g| {
-            [&m.input_gate, &m.forget_gate, &m.cell_gate, &m.output_gate].iter().flat_map(|gate| gate_grads(gate, g)).collect()
-        }]);
+        same_both_ways(
+            &format!("Lstm last {shape:?}"),
+            &last,
+            shape,
+            &[&|m: &Lstm<f64, Cpu, LastState>, g| {
+                [&m.input_gate, &m.forget_gate, &m.cell_gate, &m.output_gate]
+                    .iter()
+                    .flat_map(|gate| gate_grads(gate, g))
+                    .collect()
+            }],
+        );
     }
 }
 
@@ -125,13 +162,32 @@ fn lstm_matches_generic_path() {
 fn cnn_and_stacked_lstm_match_generic_path() {
     let dev = Cpu::seed_from_u64(5);
     let cnn = Cnn::<f64, Cpu>::with_sizes(&dev, 1, 12, 3);
-    same_both_ways("Cnn 12×12", &cnn, (3, 1, 12, 12), &[&|m: &Cnn<f64, Cpu>, g| {
-        [g.get(&m.conv_1.weight).as_vec(), g.get(&m.conv_2.weight).as_vec(), g.get(&m.dense.weight).as_vec()].concat()
-    }]);
+    same_both_ways(
+        "Cnn 12×12",
+        &cnn,
+        (3, 1, 12, 12),
+        &[&|m: &Cnn<f64, Cpu>, g| {
+            [
+                g.get(&m.conv_1.weight).as_vec(),
+                g.get(&m.conv_2.weight).as_vec(),
+                g.get(&m.dense.weight).as_vec(),
+            ]
+            .concat()
+        }],
+    );
     let lstm = StackedLstm::<f64, Cpu>::with_sizes(&dev, 6, 3, 4, 2);
-    same_both_ways("StackedLstm", &lstm, (3, 6, 3), &[&|m: &StackedLstm<f64, Cpu>, g| {
-        [g.get(&m.lstm_1.forget_gate.u).as_vec(), g.get(&m.lstm_2.cell_gate.w).as_vec()].concat()
-    }]);
+    same_both_ways(
+        "StackedLstm",
+        &lstm,
+        (3, 6, 3),
+        &[&|m: &StackedLstm<f64, Cpu>, g| {
+            [
+                g.get(&m.lstm_1.forget_gate.u).as_vec(),
+                g.get(&m.lstm_2.cell_gate.w).as_vec(),
+            ]
+            .concat()
+        }],
+    );
 }
 
 #[test]
@@ -139,7 +195,7 @@ fn dense_layer_norm_and_encoder_match_generic_path() {
     let dev = Cpu::seed_from_u64(6);
     let mut dense = Dense::<f64, Cpu>::new(&dev, 5, 3);
     dense.bias.copy_from(&random_vec(3, 8));
-    let dense_grads: &dyn Fn(&Dense<f64, Cpu>, &Gradients<f64, Cpu>) -> Vec<f64> =
+    let dense_grads: ParamGrads<Dense<f64, Cpu>> =
         &|m, g| [g.get(&m.weight).as_vec(), g.get(&m.bias).as_vec()].concat();
     same_both_ways::<_, Dyn2, Dyn2>("Dense 2-D", &dense, (4, 5), &[dense_grads]);
     same_both_ways::<_, Dyn3, Dyn3>("Dense 3-D", &dense, (2, 3, 5), &[dense_grads]);
@@ -147,23 +203,33 @@ fn dense_layer_norm_and_encoder_match_generic_path() {
     let mut norm = LayerNorm::<f64, Cpu>::new(&dev, 6, 1e-5);
     norm.gamma.copy_from(&random_vec(6, 9));
     norm.beta.copy_from(&random_vec(6, 10));
-    let norm_grads: &dyn Fn(&LayerNorm<f64, Cpu>, &Gradients<f64, Cpu>) -> Vec<f64> =
+    let norm_grads: ParamGrads<LayerNorm<f64, Cpu>> =
         &|m, g| [g.get(&m.gamma).as_vec(), g.get(&m.beta).as_vec()].concat();
     same_both_ways::<_, Dyn2, Dyn2>("LayerNorm 2-D", &norm, (3, 6), &[norm_grads]);
     same_both_ways::<_, Dyn3, Dyn3>("LayerNorm 3-D", &norm, (2, 5, 6), &[norm_grads]);
 
-    let cfg = EncoderConfig { d_model: 8, heads: 2, d_ff: 12, ..Default::default() };
+    let cfg = EncoderConfig {
+        d_model: 8,
+        heads: 2,
+        d_ff: 12,
+        ..Default::default()
+    };
     let block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
-    same_both_ways("EncoderBlock", &block, (3, 5, 8), &[&|m: &EncoderBlock<f64, Cpu>, g| {
-        [
-            g.get(&m.attention.w_q.weight).as_vec(),
-            g.get(&m.attention.w_k.bias).as_vec(),
-            g.get(&m.attention.w_v.weight).as_vec(),
-            g.get(&m.feed_forward.w_1.weight).as_vec(),
-            g.get(&m.norm_1.gamma).as_vec(),
-        ]
-        .concat()
-    }]);
+    same_both_ways(
+        "EncoderBlock",
+        &block,
+        (3, 5, 8),
+        &[&|m: &EncoderBlock<f64, Cpu>, g| {
+            [
+                g.get(&m.attention.w_q.weight).as_vec(),
+                g.get(&m.attention.w_k.bias).as_vec(),
+                g.get(&m.attention.w_v.weight).as_vec(),
+                g.get(&m.feed_forward.w_1.weight).as_vec(),
+                g.get(&m.norm_1.gamma).as_vec(),
+            ]
+            .concat()
+        }],
+    );
 }
 
 /// Attention with a key mask, 7 queries against 7 keys, on both paths: output, weights and
@@ -212,12 +278,18 @@ fn masked_multi_head_attention_matches_generic_path() {
     let run = |fast: bool| {
         set_fast_kernels(fast);
         let x = dev.tensor_from_vec(random_vec(2 * 5 * 6, 21), (2, 5, 6));
-        let (y, weights) = mha.forward_with_weights(x.clone().traced(Gradients::leaky()), Some(&mask)).unwrap();
+        let (y, weights) = mha
+            .forward_with_weights(x.clone().traced(Gradients::leaky()), Some(&mask))
+            .unwrap();
         let y_values = y.as_vec();
         let r = dev.tensor_from_vec(random_vec(y_values.len(), 22), *y.shape());
         let grads = (y * r).sum().backward();
         set_fast_kernels(true);
-        (y_values, weights.as_vec(), [grads.get(&x).as_vec(), grads.get(&mha.w_k.weight).as_vec()].concat())
+        (
+            y_values,
+            weights.as_vec(),
+            [grads.get(&x).as_vec(), grads.get(&mha.w_k.weight).as_vec()].concat(),
+        )
     };
     let (fast, generic) = (run(true), run(false));
     assert_close(&fast.0, &generic.0, 1e-10, "MHA output");

@@ -12,9 +12,9 @@
 //! ratios taken in one run, not absolute numbers across runs.
 
 use anyhow::{bail, Result};
+use ferrolab::data::digits_28x28;
 use ferrolab::dfdx::optim::{Adam, AdamConfig};
 use ferrolab::dfdx::prelude::*;
-use ferrolab::data::digits_28x28;
 use ferrolab::models::{Cnn, StackedLstm};
 use ferrolab::nn::{Dense, EncoderBlock, EncoderConfig, SimpleRnn};
 use std::time::{Duration, Instant};
@@ -86,7 +86,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     // Thread-local switch: the models below run on this thread.
     ferrolab::nn::kernels::set_fast_kernels(!args.generic);
-    let path = if args.generic { "generic dfdx ops" } else { "CPU kernels" };
+    let path = if args.generic {
+        "generic dfdx ops"
+    } else {
+        "CPU kernels"
+    };
     let models = if args.models.is_empty() {
         Model::ALL.to_vec()
     } else {
@@ -94,7 +98,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     let steps = args.steps.max(1);
     println!("ferrolab bench: training step (forward, cross-entropy, backward, Adam), f32, {threads} thread(s), {path}");
-    println!("{:<12} {:>10} {:>10} {:>10}  shapes", "model", "median ms", "min ms", "max ms");
+    println!(
+        "{:<12} {:>10} {:>10} {:>10}  shapes",
+        "model", "median ms", "min ms", "max ms"
+    );
     let mut results = Vec::new();
     for model in models {
         let times = time_model(model, args.warmup, steps)?;
@@ -173,9 +180,18 @@ fn time_model(model: Model, warmup: usize, steps: usize) -> Result<Vec<Duration>
         }
         Model::Rnn => {
             // (SimpleRnn 10 → 64, last state; Dense 64 → 10): tuples are dfdx modules.
-            let net: (SimpleRnn<f32, Cpu>, Dense<f32, Cpu>) = (SimpleRnn::new(&dev, 10, 64), Dense::new(&dev, 64, 10));
+            let net: (SimpleRnn<f32, Cpu>, Dense<f32, Cpu>) =
+                (SimpleRnn::new(&dev, 10, 64), Dense::new(&dev, 64, 10));
             let x: Tensor<(usize, usize, usize), f32, Cpu> = dev.sample_normal_like(&(64, 100, 10));
-            time_steps(&dev, net, x, 64, |m, x| m.1.try_forward(m.0.try_forward(x)?), warmup, steps)?
+            time_steps(
+                &dev,
+                net,
+                x,
+                64,
+                |m, x| m.1.try_forward(m.0.try_forward(x)?),
+                warmup,
+                steps,
+            )?
         }
         Model::Lstm => {
             let net = StackedLstm::<f32, Cpu>::new(&dev);
@@ -184,7 +200,10 @@ fn time_model(model: Model, warmup: usize, steps: usize) -> Result<Vec<Duration>
         }
         Model::Transformer => {
             let cfg = EncoderConfig::default();
-            let net = ((EncoderBlock::new(&dev, cfg)?, EncoderBlock::new(&dev, cfg)?), Dense::new(&dev, 64, 10));
+            let net = (
+                (EncoderBlock::new(&dev, cfg)?, EncoderBlock::new(&dev, cfg)?),
+                Dense::new(&dev, 64, 10),
+            );
             let x: Tensor<(usize, usize, usize), f32, Cpu> = dev.sample_normal_like(&(32, 64, 64));
             time_steps(
                 &dev,
@@ -210,7 +229,10 @@ fn time_steps<M, S>(
     mut net: M,
     x: Tensor<S, f32, Cpu>,
     batch: usize,
-    forward: impl Fn(&M, Tensor<S, f32, Cpu, OwnedTape<f32, Cpu>>) -> ferrolab::Result<Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>>,
+    forward: impl Fn(
+        &M,
+        Tensor<S, f32, Cpu, OwnedTape<f32, Cpu>>,
+    ) -> ferrolab::Result<Tensor<(usize, usize), f32, Cpu, OwnedTape<f32, Cpu>>>,
     warmup: usize,
     steps: usize,
 ) -> Result<Vec<Duration>>
@@ -228,7 +250,8 @@ where
         let logits = forward(&net, x.trace(grads))?;
         let loss = cross_entropy_with_logits_loss(logits, targets.clone());
         grads = loss.backward();
-        opt.update(&mut net, &grads).map_err(|e| anyhow::anyhow!("Adam: {e:?}"))?;
+        opt.update(&mut net, &grads)
+            .map_err(|e| anyhow::anyhow!("Adam: {e:?}"))?;
         net.zero_grads(&mut grads);
         if i >= warmup {
             times.push(start.elapsed());
@@ -276,7 +299,8 @@ fn cnn_to_97() -> Result<(f64, usize, f64)> {
             let logits = net.try_forward(x.trace(grads))?;
             let loss = cross_entropy_with_logits_loss(logits, one_hot(&dev, &labels));
             grads = loss.backward();
-            opt.update(&mut net, &grads).map_err(|e| anyhow::anyhow!("Adam: {e:?}"))?;
+            opt.update(&mut net, &grads)
+                .map_err(|e| anyhow::anyhow!("Adam: {e:?}"))?;
             net.zero_grads(&mut grads);
         }
         let acc = accuracy(&dev, &net, &test)?;
@@ -296,7 +320,9 @@ fn accuracy(dev: &Cpu, net: &Cnn<f32, Cpu>, test: &ferrolab::data::FeatureSet) -
         let logits = net.try_forward(dev.tensor_from_vec(xs, (end - start, 1, 28, 28)))?;
         let v = logits.as_vec();
         for (row, &label) in v.chunks(10).zip(&test.labels[start..end]) {
-            let best = (0..10).max_by(|&a, &b| row[a].partial_cmp(&row[b]).unwrap()).unwrap();
+            let best = (0..10)
+                .max_by(|&a, &b| row[a].partial_cmp(&row[b]).unwrap())
+                .unwrap();
             correct += usize::from(best == label);
         }
     }

@@ -161,7 +161,13 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Con
         let cfg = self.config();
         if super::kernels::cpu_path::<E, D>() {
             // Same formula as below, as im2col + GEMM per image with its own backward.
-            return Ok(super::kernels::conv::conv2d(&self.weight, &self.bias, x, &cfg, [b, o, oh, ow]));
+            return Ok(super::kernels::conv::conv2d(
+                &self.weight,
+                &self.bias,
+                x,
+                &cfg,
+                [b, o, oh, ow],
+            ));
         }
         let (c, k) = (cfg.in_channels, cfg.kernel_size);
         let n = input.iter().product::<usize>();

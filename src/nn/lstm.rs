@@ -58,7 +58,12 @@ impl<E: Real, D: Device<E>, O: RnnOutput> Lstm<E, D, O> {
         if super::kernels::cpu_path::<E, D>() {
             // The four gates fused into one matrix: one GEMM per step instead of eight.
             recurrent_output_shape::<O>("Lstm", self.features(), self.units(), &x.shape().concrete())?;
-            let gates = [&self.input_gate, &self.forget_gate, &self.cell_gate, &self.output_gate];
+            let gates = [
+                &self.input_gate,
+                &self.forget_gate,
+                &self.cell_gate,
+                &self.output_gate,
+            ];
             return Ok(recurrent(&gates, Cell::Lstm, x, O::SEQUENCES));
         }
         let mut steps = Steps::new("Lstm", self.features(), x)?;

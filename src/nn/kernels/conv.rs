@@ -16,7 +16,7 @@
 //! is cheaper than the memory traffic). Limits: square kernels, equal stride and padding on
 //! both axes, as the layer itself.
 
-use super::{contiguous, cpu_grads, put_grad, take_grad, grad_mut, gemm, tensor, values};
+use super::{contiguous, cpu_grads, gemm, grad_mut, put_grad, take_grad, tensor, values};
 use crate::nn::{Conv2DConfig, Dyn1, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -46,7 +46,11 @@ impl Geometry {
     fn valid_columns(&self, n: usize) -> std::ops::Range<usize> {
         let (s, p) = (self.s, self.p);
         let lo = if p > n { (p - n).div_ceil(s) } else { 0 };
-        let hi = if self.w + p > n { ((self.w + p - n - 1) / s + 1).min(self.ow) } else { 0 };
+        let hi = if self.w + p > n {
+            ((self.w + p - n - 1) / s + 1).min(self.ow)
+        } else {
+            0
+        };
         lo.min(hi)..hi
     }
 
@@ -143,16 +147,19 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     let wv = values(weight); // (O, K) row-major
     let bv = values(bias);
 
-    let mut y = vec![E::zero(); b * o * pp];
+    // Start every output plane at its bias (one write, no zeroing first), then add W · cols.
+    let mut y = Vec::with_capacity(b * o * pp);
+    for _ in 0..b {
+        for &bias_o in &bv {
+            y.extend(std::iter::repeat_n(bias_o, pp));
+        }
+    }
     y.par_chunks_mut(o * pp)
         .zip(xv.par_chunks(c * h * w))
         .for_each_init(
             || vec![E::zero(); kk * pp],
             |cols, (y_b, x_b)| {
                 g.im2col(x_b, cols);
-                for (row, &bias_o) in y_b.chunks_mut(pp).zip(&bv) {
-                    row.fill(bias_o); // start from b, then add W · cols
-                }
                 gemm((o, kk, pp), y_b, true, &wv, (kk, 1), cols, (pp, 1)); // (O,K) x (K,P)
             },
         );
@@ -164,7 +171,13 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
             // Per worker: its own dW, db and scratch, summed at the end (no locking in the loop).
-            let zero = || (vec![E::zero(); o * kk], vec![E::zero(); o], vec![E::zero(); kk * pp]);
+            let zero = || {
+                (
+                    vec![E::zero(); o * kk],
+                    vec![E::zero(); o],
+                    vec![E::zero(); kk * pp],
+                )
+            };
             let dx = grad_mut(grads, &x);
             let (dw, db, _) = dx
                 .par_chunks_mut(c * h * w)

@@ -18,7 +18,7 @@ pub fn exp_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer without a rounding instruction.
     const ROUND: f32 = 12_582_912.0;
-    let x = x.max(-87.3).min(88.3);
+    let x = x.clamp(-87.3, 88.3);
     let t = x * LOG2E + ROUND; // 1.5·2²³ + n: n sits in the low mantissa bits
     let n = t - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
@@ -27,9 +27,9 @@ pub fn exp_f32(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0; // e^r for |r| ≤ ln 2 / 2
-    // 2ⁿ from t's bits: integer ops only (a float→int conversion would block vectorising).
+                                   // 2ⁿ from t's bits: integer ops only (a float→int conversion would block vectorising).
     let two_n = f32::from_bits(t.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23);
     e_r * two_n
 }

@@ -76,7 +76,9 @@ pub(crate) fn cpu_grads<E: Dtype, D: Storage<E>>(g: &mut Gradients<E, D>) -> &mu
 /// A gradient buffer is laid out like its tensor's data, so a kernel that writes `dx` in
 /// row-major order needs a row-major `x`. dfdx's reshape to the same shape is free (same
 /// tensor id) when `t` already is, and otherwise records a copy with its own backward.
-pub(crate) fn contiguous<S: Shape, E: Dtype, D: Device<E>, T: Tape<E, D>>(t: Tensor<S, E, D, T>) -> Tensor<S, E, D, T> {
+pub(crate) fn contiguous<S: Shape, E: Dtype, D: Device<E>, T: Tape<E, D>>(
+    t: Tensor<S, E, D, T>,
+) -> Tensor<S, E, D, T> {
     let shape = *t.shape();
     t.reshape_like(&shape)
 }
@@ -100,7 +102,10 @@ pub(crate) fn grad_mut<'a, S: Shape, E: Dtype, D: Storage<E>>(
 /// A kernel's backward runs after every consumer of its output has added to that gradient,
 /// so it can borrow the buffer; [`put_grad`] returns it afterwards, so `grads` looks
 /// untouched (tests that inspect intermediate gradients still see it).
-pub(crate) fn take_grad<S: Shape, E: Dtype, D: Storage<E>>(grads: &mut Gradients<E, Cpu>, out: &Tensor<S, E, D>) -> Vec<E> {
+pub(crate) fn take_grad<S: Shape, E: Dtype, D: Storage<E>>(
+    grads: &mut Gradients<E, Cpu>,
+    out: &Tensor<S, E, D>,
+) -> Vec<E> {
     let buffer = grads
         .get_or_alloc_mut(on_cpu(out))
         .expect("out of memory allocating a gradient");
@@ -108,7 +113,11 @@ pub(crate) fn take_grad<S: Shape, E: Dtype, D: Storage<E>>(grads: &mut Gradients
 }
 
 /// Puts back what [`take_grad`] took.
-pub(crate) fn put_grad<S: Shape, E: Dtype, D: Storage<E>>(grads: &mut Gradients<E, Cpu>, out: &Tensor<S, E, D>, grad: Vec<E>) {
+pub(crate) fn put_grad<S: Shape, E: Dtype, D: Storage<E>>(
+    grads: &mut Gradients<E, Cpu>,
+    out: &Tensor<S, E, D>,
+    grad: Vec<E>,
+) {
     **grads
         .get_or_alloc_mut(on_cpu(out))
         .expect("the gradient taken before") = grad;
@@ -167,10 +176,15 @@ pub(crate) fn gemm_strided<E: Dtype>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(dst_rs >= n && dst.len() >= (m - 1) * dst_rs + n, "gemm: dst too small");
+    assert!(
+        dst_rs >= n && dst.len() >= (m - 1) * dst_rs + n,
+        "gemm: dst too small"
+    );
     if k == 0 {
         if !accumulate {
-            dst.chunks_mut(dst_rs).take(m).for_each(|r| r[..n].fill(E::default()));
+            dst.chunks_mut(dst_rs)
+                .take(m)
+                .for_each(|r| r[..n].fill(E::default()));
         }
         return;
     }

@@ -6,7 +6,7 @@
 //! `max` splits it evenly; the two differ only on exact ties, which random data does not
 //! have. Average pooling spreads `dy / k²` over the window. Planes run in parallel on rayon.
 
-use super::{contiguous, cpu_grads, put_grad, take_grad, grad_mut, tensor, values};
+use super::{contiguous, cpu_grads, grad_mut, put_grad, take_grad, tensor, values};
 use crate::nn::{pool::Window, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;

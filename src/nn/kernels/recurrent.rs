@@ -22,11 +22,14 @@
 //! strided view. Limits: memory for all steps' gates is kept for the backward (`B·T·G·H`).
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, put_grad, take_grad, grad_mut, gemm_strided, tensor, values};
+use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, take_grad, tensor, values};
 use crate::nn::rnn::{Gate, RnnResult};
 use crate::nn::{Dyn2, Dyn3, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
+
+/// The layer's output before its tape goes on: every state `(B, T, H)` or the last `(B, H)`.
+type Outputs<E, D> = (Option<Tensor<Dyn3, E, D>>, Option<Tensor<Dyn2, E, D>>);
 
 /// Which cell the gates feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +48,6 @@ impl Cell {
         }
     }
 }
-
 
 /// Batch rows per parallel block: one block per worker, at least one row.
 fn block_rows(batch: usize) -> usize {
@@ -74,11 +76,21 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
     let xv = values(&x);
 
     // Z = X Wᵀ + b for every (batch, step) row, in parallel inside gemm.
-    let mut z = vec![E::zero(); b * t_len * gh];
-    for row in z.chunks_mut(gh) {
-        row.copy_from_slice(&b_cat);
+    let mut z = Vec::with_capacity(b * t_len * gh);
+    for _ in 0..b * t_len {
+        z.extend_from_slice(&b_cat);
     }
-    gemm_strided((b * t_len, f, gh), &mut z, gh, true, &xv, (f, 1), &w_cat, (1, f), true); // (BT,F) x (F,GH)
+    gemm_strided(
+        (b * t_len, f, gh),
+        &mut z,
+        gh,
+        true,
+        &xv,
+        (f, 1),
+        &w_cat,
+        (1, f),
+        true,
+    ); // (BT,F) x (F,GH)
 
     // hs[b, 0] = h_0 = 0, hs[b, t + 1] = h_t; cs likewise for the LSTM's cell state.
     let mut hs = vec![E::zero(); b * (t_len + 1) * h];
@@ -95,7 +107,17 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                 // Z_t += h_{t−1} Uᵀ for the block's rows: (nb, H) x (H, GH), rows strided by a sequence.
                 let h_prev = &hs_blk[t * h..];
                 let z_t = &mut z_blk[t * gh..];
-                gemm_strided((nb, h, gh), z_t, t_len * gh, true, h_prev, ((t_len + 1) * h, 1), &u_cat, (1, h), false);
+                gemm_strided(
+                    (nb, h, gh),
+                    z_t,
+                    t_len * gh,
+                    true,
+                    h_prev,
+                    ((t_len + 1) * h, 1),
+                    &u_cat,
+                    (1, h),
+                    false,
+                );
                 for bi in 0..nb {
                     let zr = &mut z_blk[(bi * t_len + t) * gh..][..gh];
                     let base = bi * (t_len + 1) * h;
@@ -117,8 +139,13 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                             let (zi, rest) = zr.split_at(h);
                             let (zf, rest) = rest.split_at(h);
                             let (zg, zo) = rest.split_at(h);
-                            for (((((c, &cp), &i), &fg), &g), (hv, &o)) in
-                                c_t.iter_mut().zip(&*c_prev).zip(zi).zip(zf).zip(zg).zip(h_t.iter_mut().zip(zo))
+                            for (((((c, &cp), &i), &fg), &g), (hv, &o)) in c_t
+                                .iter_mut()
+                                .zip(&*c_prev)
+                                .zip(zi)
+                                .zip(zf)
+                                .zip(zg)
+                                .zip(h_t.iter_mut().zip(zo))
                             {
                                 *c = fg * cp + i * g; // c_t = f ⊙ c_{t−1} + i ⊙ g
                                 *hv = o * c.k_tanh(); // h_t = o ⊙ tanh(c_t)
@@ -130,11 +157,15 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
         });
 
     let out_values: Vec<E> = if sequences {
-        hs.chunks(( t_len + 1) * h).flat_map(|seq| seq[h..].iter().copied()).collect()
+        hs.chunks((t_len + 1) * h)
+            .flat_map(|seq| seq[h..].iter().copied())
+            .collect()
     } else {
-        hs.chunks((t_len + 1) * h).flat_map(|seq| seq[t_len * h..].iter().copied()).collect()
+        hs.chunks((t_len + 1) * h)
+            .flat_map(|seq| seq[t_len * h..].iter().copied())
+            .collect()
     };
-    let (out_seq, out_last): (Option<Tensor<Dyn3, E, D>>, Option<Tensor<Dyn2, E, D>>) = if sequences {
+    let (out_seq, out_last): Outputs<E, D> = if sequences {
         (Some(tensor(&x, out_values, (b, t_len, h))), None)
     } else {
         (None, Some(tensor(&x, out_values, (b, h))))
@@ -146,7 +177,7 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let mut z = z; // gate activations, overwritten by dZ step by step
-            // dY as (B, T, H) for sequences, (B, H) for the last state.
+                           // dY as (B, T, H) for sequences, (B, H) for the last state.
             let dy: Vec<E> = match (&out_seq_id, &out_last_id) {
                 (Some(o), _) => take_grad(grads, o),
                 (_, Some(o)) => take_grad(grads, o),
@@ -179,15 +210,22 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                                 }
                                 Cell::Lstm => {
                                     let base = bi * (t_len + 1) * h;
-                                    let (c_prev, c_t) = (&cs_blk[base + t * h..][..h], &cs_blk[base + (t + 1) * h..][..h]);
+                                    let (c_prev, c_t) =
+                                        (&cs_blk[base + t * h..][..h], &cs_blk[base + (t + 1) * h..][..h]);
                                     let dc_row = &mut dc_next[bi * h..][..h];
                                     let (zi, rest) = zr.split_at_mut(h);
                                     let (zf, rest) = rest.split_at_mut(h);
                                     let (zg, zo) = rest.split_at_mut(h);
                                     let one = E::one();
-                                    let gates = zi.iter_mut().zip(zf.iter_mut()).zip(zg.iter_mut().zip(zo.iter_mut()));
-                                    let state = c_t.iter().zip(c_prev).zip(dh_row.iter().zip(dc_row.iter_mut()));
-                                    for (((zi, zf), (zg, zo)), ((&c, &cp), (&dh, dc_next))) in gates.zip(state) {
+                                    let gates = zi
+                                        .iter_mut()
+                                        .zip(zf.iter_mut())
+                                        .zip(zg.iter_mut().zip(zo.iter_mut()));
+                                    let state =
+                                        c_t.iter().zip(c_prev).zip(dh_row.iter().zip(dc_row.iter_mut()));
+                                    for (((zi, zf), (zg, zo)), ((&c, &cp), (&dh, dc_next))) in
+                                        gates.zip(state)
+                                    {
                                         let (i, fg, g, o) = (*zi, *zf, *zg, *zo);
                                         let tc = c.k_tanh();
                                         let dc = *dc_next + dh * o * (one - tc * tc);
@@ -201,7 +239,17 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
                             }
                         }
                         // dh_{t−1} = dZ_t U: (nb, GH) x (GH, H), the block's rows strided by a sequence.
-                        gemm_strided((nb, gh, h), &mut dh_next, h, false, &z_blk[t * gh..], (t_len * gh, 1), &u_cat, (h, 1), false);
+                        gemm_strided(
+                            (nb, gh, h),
+                            &mut dh_next,
+                            h,
+                            false,
+                            &z_blk[t * gh..],
+                            (t_len * gh, 1),
+                            &u_cat,
+                            (h, 1),
+                            false,
+                        );
                     }
                 });
 
@@ -209,7 +257,10 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
             let bt = b * t_len;
             let mut dw = vec![E::zero(); gh * f];
             gemm_strided((gh, bt, f), &mut dw, f, false, &z, (1, gh), &xv, (f, 1), true); // (GH,BT) x (BT,F)
-            let h_prev: Vec<E> = hs.chunks((t_len + 1) * h).flat_map(|seq| seq[..t_len * h].iter().copied()).collect();
+            let h_prev: Vec<E> = hs
+                .chunks((t_len + 1) * h)
+                .flat_map(|seq| seq[..t_len * h].iter().copied())
+                .collect();
             let mut du = vec![E::zero(); gh * h];
             gemm_strided((gh, bt, h), &mut du, h, false, &z, (1, gh), &h_prev, (h, 1), true); // (GH,BT) x (BT,H)
             let mut db = vec![E::zero(); gh];

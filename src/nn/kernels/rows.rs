@@ -15,7 +15,7 @@
 //! the Dense GEMMs are threaded inside `gemm`.
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, put_grad, take_grad, gemm_strided, grad_mut, tensor, values};
+use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, take_grad, tensor, values};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -36,7 +36,17 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     for _ in 0..rows {
         y.extend_from_slice(&bv); // start from b, then add X Wᵀ
     }
-    gemm_strided((rows, inputs, units), &mut y, units, true, &xv, (inputs, 1), &wv, (1, inputs), true); // (R,I) x (I,U)
+    gemm_strided(
+        (rows, inputs, units),
+        &mut y,
+        units,
+        true,
+        &xv,
+        (inputs, 1),
+        &wv,
+        (1, inputs),
+        true,
+    ); // (R,I) x (I,U)
     let y: Tensor<S, E, D> = tensor(&x, y, out);
 
     if T::OWNS_TAPE {
@@ -45,9 +55,29 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
             let dx = grad_mut(grads, &x);
-            gemm_strided((rows, units, inputs), dx, inputs, true, &dy, (units, 1), &wv, (inputs, 1), true); // dX += dY W
+            gemm_strided(
+                (rows, units, inputs),
+                dx,
+                inputs,
+                true,
+                &dy,
+                (units, 1),
+                &wv,
+                (inputs, 1),
+                true,
+            ); // dX += dY W
             let dw = grad_mut(grads, &weight);
-            gemm_strided((units, rows, inputs), dw, inputs, true, &dy, (1, units), &xv, (inputs, 1), true); // dW += dYᵀ X
+            gemm_strided(
+                (units, rows, inputs),
+                dw,
+                inputs,
+                true,
+                &dy,
+                (1, units),
+                &xv,
+                (inputs, 1),
+                true,
+            ); // dW += dYᵀ X
             let db = grad_mut(grads, &bias);
             for row in dy.chunks(units) {
                 add_into(db, row);
@@ -103,8 +133,8 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                     // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
                     let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
                     for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
-                        mean_g = mean_g + d * g;
-                        mean_gx = mean_gx + d * g * v;
+                        mean_g += d * g;
+                        mean_gx += d * g * v;
                     }
                     let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
                     for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
