@@ -23,20 +23,12 @@ fn venv_python() -> PathBuf {
         .is_ok_and(|s| s.success());
     if !ready {
         let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "could not create a Python venv at {}",
-            venv.display()
-        );
+        assert!(made.is_ok_and(|s| s.success()), "could not create a Python venv at {}", venv.display());
         let installed = Command::new(&python)
             .args(["-m", "pip", "install", "--quiet"])
             .args(PACKAGES)
             .status();
-        assert!(
-            installed.is_ok_and(|s| s.success()),
-            "pip could not install {PACKAGES:?} into {}",
-            venv.display()
-        );
+        assert!(installed.is_ok_and(|s| s.success()), "pip could not install {PACKAGES:?} into {}", venv.display());
     }
     python
 }
@@ -67,12 +59,6 @@ fn official_jupyter_kernel_test_suite_passes() {
     println!("{report}");
     assert!(out.status.success(), "jupyter_kernel_test failed:\n{report}");
     // Every attribute is set, so nothing may be skipped but the pager (no payloads yet).
-    let skipped = report
-        .lines()
-        .filter(|l| l.contains("... skipped"))
-        .collect::<Vec<_>>();
-    assert!(
-        skipped.iter().all(|l| l.contains("pager")),
-        "tests were skipped: {skipped:#?}"
-    );
+    let skipped = report.lines().filter(|l| l.contains("... skipped")).collect::<Vec<_>>();
+    assert!(skipped.iter().all(|l| l.contains("pager")), "tests were skipped: {skipped:#?}");
 }
