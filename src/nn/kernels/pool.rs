@@ -50,21 +50,23 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
             .zip(xv.par_chunks(plane_in))
             .for_each(|((y_p, a_p), x_p)| {
                 for i in 0..oh {
-                    for j in 0..ow {
-                        let first = (i * s) * w + j * s;
-                        let (mut best, mut at) = (x_p[first], first);
-                        for m in 0..k {
-                            for n in 0..k {
-                                let idx = (i * s + m) * w + j * s + n;
+                    let (y_row, a_row) = (&mut y_p[i * ow..(i + 1) * ow], &mut a_p[i * ow..(i + 1) * ow]);
+                    // Window offsets in row-major order, each applied to the whole output row at
+                    // once: the outputs are independent, so no long compare chain per window.
+                    for m in 0..k {
+                        for n in 0..k {
+                            let start = (i * s + m) * w + n;
+                            let first = m == 0 && n == 0;
+                            for (j, (y, a)) in y_row.iter_mut().zip(a_row.iter_mut()).enumerate() {
+                                let idx = start + j * s;
+                                let v = x_p[idx];
                                 // Strictly greater: the first maximum wins ties.
-                                if x_p[idx] > best {
-                                    best = x_p[idx];
-                                    at = idx;
+                                if first || v > *y {
+                                    *y = v;
+                                    *a = idx as u32;
                                 }
                             }
                         }
-                        y_p[i * ow + j] = best;
-                        a_p[i * ow + j] = at as u32;
                     }
                 }
             });
