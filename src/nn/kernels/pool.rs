@@ -57,13 +57,15 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
                         for n in 0..k {
                             let start = (i * s + m) * w + n;
                             let first = m == 0 && n == 0;
-                            for (j, (y, a)) in y_row.iter_mut().zip(a_row.iter_mut()).enumerate() {
-                                let idx = start + j * s;
-                                let v = x_p[idx];
+                            // The window's (m, n) element for every output j: x[start + j·s].
+                            let src = x_p[start..].iter().step_by(s);
+                            for (j, ((y, a), &v)) in
+                                y_row.iter_mut().zip(a_row.iter_mut()).zip(src).enumerate()
+                            {
                                 // Strictly greater: the first maximum wins ties.
                                 if first || v > *y {
                                     *y = v;
-                                    *a = idx as u32;
+                                    *a = (start + j * s) as u32;
                                 }
                             }
                         }
