@@ -6,7 +6,17 @@ use std::process::Command;
 #[test]
 fn bench_json_is_the_last_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
-        .args(["bench", "rnn", "--threads", "1", "--warmup", "0", "--steps", "1", "--json"])
+        .args([
+            "bench",
+            "rnn",
+            "--threads",
+            "1",
+            "--warmup",
+            "0",
+            "--steps",
+            "1",
+            "--json",
+        ])
         .output()
         .expect("run ferrolab bench");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
