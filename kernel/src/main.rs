@@ -5,6 +5,7 @@
 //! models and what is coming. The Jupyter kernel runs Rust cells through the evcxr
 //! engine (`FERROLAB_ENGINE=mock` selects the mock engine, for protocol tests).
 
+mod bench;
 mod engine;
 mod install;
 mod jupyter;
@@ -66,6 +67,8 @@ enum Command {
         #[arg(long)]
         no_warmup: bool,
     },
+    /// Time a training step of the book's models (compare with benches/pytorch_bench.py).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             };
             repl::run(std::sync::Arc::new(engine::mock::MockEngine::new()), banner)
         }
+        Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
             let engine: Box<dyn engine::Engine> = if std::env::var("FERROLAB_ENGINE").as_deref() == Ok("mock")

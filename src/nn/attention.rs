@@ -8,6 +8,10 @@
 //! back from [`MultiHeadAttention::forward_with_weights`] for inspection and heatmaps.
 //! A key mask (`0` to keep, a large negative number to ignore, e.g. padding) is added to the
 //! scores before the softmax.
+//!
+//! The generic code below runs on every device; on `Cpu`, `scaled_dot_product_attention` runs
+//! `kernels::attention` instead (the same formula per batch and head, softmax and backward
+//! fused), checked against it and against finite differences.
 
 use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
@@ -26,6 +30,10 @@ pub fn scaled_dot_product_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     v: Tensor<Dyn4, E, D, T>,
     mask: Option<&Tensor<Dyn2, E, D>>,
 ) -> WithWeights<Dyn4, E, D, T> {
+    if super::kernels::cpu_path::<E, D>() {
+        // The same formula per (batch, head) block, with a fused softmax and backward.
+        return super::kernels::attention::attention(q, k, v, mask);
+    }
     let d_k = q.shape().3;
     let scale = E::from_f64(1.0 / (d_k as f64).sqrt()).unwrap();
     let kt = k.permute::<Dyn4, Axes4<0, 1, 3, 2>>(); // (B, H, S, d_k) -> (B, H, d_k, S)
@@ -99,6 +107,16 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
         let d_k = d / h;
         let mut tapes = T::default();
         let x = untape(x, &mut tapes);
+        if super::kernels::cpu_path::<E, D>() {
+            // Same formula; the kernel reads each head out of the (B, S, D) projections by
+            // stride, so neither the split into heads nor the concatenation copies anything.
+            let q = self.w_q.try_forward(x.retaped::<T>())?;
+            let k = self.w_k.try_forward(x.retaped::<T>())?;
+            let v = self.w_v.try_forward(x.retaped::<T>())?;
+            let (concat, weights) = super::kernels::attention::multi_head(q, k, v, h, mask);
+            let y = self.w_o.try_forward(concat)?;
+            return Ok((with_tapes(y, tapes), weights));
+        }
         // (B, S, D) -> (B, S, H, d_k) -> (B, H, S, d_k): each head sees its own d_k features.
         let heads = |t: Tensor<Dyn3, E, D, T>| {
             t.reshape_like(&(b, s, h, d_k))

@@ -10,6 +10,11 @@
 //! Computed as im2col: every k×k window of every channel is gathered into one row
 //! (positions outside the image read a single appended zero), then one matmul with the
 //! kernels as a `(C·k·k, O)` matrix. dfdx's gather and matmul carry the gradients.
+//!
+//! That generic path is the readable reference and runs on every device. On dfdx's `Cpu`
+//! the layer calls [`kernels::conv`](super::kernels) instead: the same im2col, but into a
+//! per-image buffer multiplied with the `gemm` crate, with a hand-written backward (two GEMMs
+//! and a col2im). Both paths are checked against the plain-loop formula and finite differences.
 
 use super::{expect_rank, glorot, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
@@ -154,6 +159,16 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Con
         let input = x.shape().concrete();
         let [b, o, oh, ow] = <[usize; 4]>::try_from(self.output_shape(&input)?).unwrap();
         let cfg = self.config();
+        if super::kernels::cpu_path::<E, D>() {
+            // Same formula as below, as im2col + GEMM per image with its own backward.
+            return Ok(super::kernels::conv::conv2d(
+                &self.weight,
+                &self.bias,
+                x,
+                &cfg,
+                [b, o, oh, ow],
+            ));
+        }
         let (c, k) = (cfg.in_channels, cfg.kernel_size);
         let n = input.iter().product::<usize>();
         let dev = x.device().clone();

@@ -3,6 +3,9 @@
 //! Shapes: `(batch, inputs) -> (batch, units)`, or `(batch, steps, inputs) -> (batch, steps, units)`
 //! applied at every step. `W` is `(units, inputs)`, `b` is `(units,)`.
 //! No activation is built in: apply `.relu()`, `.tanh()`… to the output, as the book's code does.
+//!
+//! The generic path below (matmul + broadcast bias) runs on every device; on `Cpu` the layer
+//! uses `kernels::rows::dense`, the same formula as one GEMM with its own backward.
 
 use super::{expect_rank, glorot, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Real};
 use crate::{Error, Result};
@@ -60,6 +63,11 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn2, E, D, T>> for Den
 
     fn try_forward(&self, x: Tensor<Dyn2, E, D, T>) -> Result<Self::Output> {
         self.check(&x.shape().concrete())?;
+        if super::kernels::cpu_path::<E, D>() {
+            // One GEMM with b folded in, and a backward without broadcasts (see `kernels::rows`).
+            let out = (x.shape().0, self.units());
+            return Ok(super::kernels::rows::dense(x, &self.weight, &self.bias, out));
+        }
         let wt = self.weight.retaped::<T>().permute::<Dyn2, Axes2<1, 0>>();
         let y = x.matmul(wt); // (B, I) x (I, U) -> (B, U)
         let shape = *y.shape();

@@ -12,7 +12,12 @@
 //! with `h_0 = c_0 = 0`. Shapes and the [`Sequences`](super::Sequences) / [`LastState`] choice
 //! are as for [`SimpleRnn`](super::SimpleRnn). Parameters: `4·(F·H + H·H + H)`, as in Keras
 //! (one bias per gate); the forget gate's bias starts at 1 (Keras's `unit_forget_bias`).
+//!
+//! The step-by-step code below is the readable reference, used on every device but `Cpu`;
+//! on `Cpu` the four gates run fused in [`kernels::recurrent`](super::kernels), with the
+//! input projection of all steps in one GEMM and a hand-written backward through time.
 
+use super::kernels::recurrent::{recurrent, Cell};
 use super::rnn::{recurrent_output_shape, Gate, RnnResult, Steps};
 use super::{Dyn2, Dyn3, LastState, Real, RnnOutput, Sequences};
 use crate::{Error, Result};
@@ -50,6 +55,17 @@ impl<E: Real, D: Device<E>, O: RnnOutput> Lstm<E, D, O> {
     }
 
     fn run<T: Tape<E, D>>(&self, x: Tensor<Dyn3, E, D, T>) -> Result<RnnResult<E, D, T>> {
+        if super::kernels::cpu_path::<E, D>() {
+            // The four gates fused into one matrix: one GEMM per step instead of eight.
+            recurrent_output_shape::<O>("Lstm", self.features(), self.units(), &x.shape().concrete())?;
+            let gates = [
+                &self.input_gate,
+                &self.forget_gate,
+                &self.cell_gate,
+                &self.output_gate,
+            ];
+            return Ok(recurrent(&gates, Cell::Lstm, x, O::SEQUENCES));
+        }
         let mut steps = Steps::new("Lstm", self.features(), x)?;
         let zeros: Tensor<Dyn2, E, D> = self
             .input_gate

@@ -6,7 +6,8 @@
 //! layer, never a panic deep inside dfdx) and documents its formula from the book.
 //!
 //! Layers are written with dfdx's generic tensor ops, so they run on every dfdx device.
-//! Faster CPU kernels can replace a layer's forward without changing its API.
+//! On dfdx's `Cpu`, Conv2D, pooling, SimpleRnn, Lstm, Dense, LayerNorm and attention switch to the hand-written kernels of
+//! [`kernels`] (same API, same formulas, own backward); see that module for how and why.
 
 pub mod activation;
 pub mod attention;
@@ -14,6 +15,7 @@ pub mod conv;
 pub mod dense;
 pub mod embedding;
 pub mod flatten;
+pub mod kernels;
 pub mod lstm;
 pub mod norm;
 pub mod pool;
@@ -42,7 +44,11 @@ use dfdx::prelude::*;
 
 /// Element types the layers compute in: `f32` or `f64`.
 pub trait Real:
-    Dtype + num_traits::Float + rand_distr::uniform::SampleUniform + dfdx::tensor::safetensors::SafeDtype
+    Dtype
+    + num_traits::Float
+    + rand_distr::uniform::SampleUniform
+    + dfdx::tensor::safetensors::SafeDtype
+    + kernels::math::KernelMath
 {
 }
 impl Real for f32 {}

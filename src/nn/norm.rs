@@ -3,6 +3,9 @@
 //! `y = (x − μ) / sqrt(σ² + ε) · γ + β`, with μ and σ² the mean and (biased) variance of `x`'s features.
 //!
 //! Shapes: `(batch, features)` or `(batch, steps, features)`, unchanged. `γ` starts at 1, `β` at 0.
+//!
+//! Written with dfdx's `normalize` and broadcasts (any device); on `Cpu` the same formula runs
+//! as one pass per row with a hand-written backward (`kernels::rows`).
 
 use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real, Settings};
 use crate::{Error, Result};
@@ -34,6 +37,12 @@ impl<E: Real, D: Device<E>> LayerNorm<E, D> {
         self.gamma.shape().0
     }
 
+    /// The same formula in one pass per row, with its backward (see `kernels::rows`).
+    fn cpu_forward<S: Shape, T: Tape<E, D>>(&self, x: Tensor<S, E, D, T>) -> Tensor<S, E, D, T> {
+        let eps = E::from_f64(self.epsilon()).unwrap();
+        super::kernels::rows::layer_norm(x, &self.gamma, &self.beta, eps)
+    }
+
     fn check(&self, got: &[usize]) -> Result<()> {
         match got.last() {
             Some(&n) if n == self.features() && (got.len() == 2 || got.len() == 3) => Ok(()),
@@ -59,6 +68,9 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Lay
 
     fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
         self.check(&x.shape().concrete())?;
+        if super::kernels::cpu_path::<E, D>() {
+            return Ok(self.cpu_forward(x));
+        }
         let shape = *x.shape();
         let x_hat = x.normalize::<Axis<2>>(self.epsilon()); // (x − μ) / sqrt(σ² + ε)
         let gamma = self
@@ -79,6 +91,9 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn2, E, D, T>> for Lay
 
     fn try_forward(&self, x: Tensor<Dyn2, E, D, T>) -> Result<Self::Output> {
         self.check(&x.shape().concrete())?;
+        if super::kernels::cpu_path::<E, D>() {
+            return Ok(self.cpu_forward(x));
+        }
         let shape = *x.shape();
         let x_hat = x.normalize::<Axis<1>>(self.epsilon());
         let gamma = self.gamma.retaped::<T>().broadcast_like::<Dyn2, Axis<0>>(&shape);

@@ -6,6 +6,10 @@
 //! rows and columns that do not fill a window are dropped, as in Keras). The stride defaults
 //! to the pool size; both are type parameters (`MaxPool2D<2>`). Windows are gathered into a trailing axis and reduced with dfdx's `max` /
 //! `mean`, whose backward sends the gradient to the window's maximum (split evenly on ties).
+//!
+//! On dfdx's `Cpu` the layers call [`kernels::pool`](super::kernels) instead: one pass per
+//! plane that records the argmax, and a backward that adds the gradient there (first maximum
+//! on ties, as PyTorch). The gathered version stays as the readable, any-device path.
 
 use super::{expect_rank, Dyn1, Dyn4, Real};
 use crate::{Error, Result};
@@ -68,7 +72,7 @@ impl Window {
 }
 
 macro_rules! pooling_layer {
-    ($(#[$doc:meta])* $name:ident, $reduce:ident) => {
+    ($(#[$doc:meta])* $name:ident, $reduce:ident, $average:literal) => {
         $(#[$doc])*
         ///
         /// The window is `K`×`K`; the stride is `STRIDE`, or `K` when `STRIDE` is 0 (the default,
@@ -96,6 +100,11 @@ macro_rules! pooling_layer {
             type Error = Error;
 
             fn try_forward(&self, x: Tensor<Dyn4, E, D, T>) -> Result<Self::Output> {
+                if super::kernels::cpu_path::<E, D>() {
+                    let out = Self::WINDOW.output_shape(stringify!($name), &x.shape().concrete())?;
+                    let out = <[usize; 4]>::try_from(out).unwrap();
+                    return Ok(super::kernels::pool::pool2d(x, Self::WINDOW, out, $average));
+                }
                 let windows = Self::WINDOW.windows(stringify!($name), x)?;
                 Ok(windows.$reduce::<Dyn4, Axis<4>>()) // (B, C, H', W', k·k) -> (B, C, H', W')
             }
@@ -106,10 +115,12 @@ macro_rules! pooling_layer {
 pooling_layer!(
     /// Max pooling: each output is the largest value in its window.
     MaxPool2D,
-    max
+    max,
+    false
 );
 pooling_layer!(
     /// Average pooling: each output is the mean of its window.
     AvgPool2D,
-    mean
+    mean,
+    true
 );

@@ -9,7 +9,13 @@
 //!
 //! [`Gate`] is the affine map `W x_t + U h_{t−1} + b` that the RNN uses once per step and the
 //! LSTM four times; [`Steps`] collects the states and the gradient tape along the sequence.
+//!
+//! This step-by-step version is the readable reference and runs on every device. On dfdx's
+//! `Cpu` the layer runs [`kernels::recurrent`](super::kernels) instead: `W x_t + b` for all
+//! steps in one GEMM, `U h_{t−1}` one GEMM per step, and backpropagation through time by
+//! hand; both are checked against the plain-loop formula and finite differences.
 
+use super::kernels::recurrent::{recurrent, Cell};
 use super::{expect_rank, glorot, tapes::*, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Real};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -199,6 +205,11 @@ impl<E: Real, D: Device<E>, O: RnnOutput> SimpleRnn<E, D, O> {
     }
 
     fn run<T: Tape<E, D>>(&self, x: Tensor<Dyn3, E, D, T>) -> Result<RnnResult<E, D, T>> {
+        if super::kernels::cpu_path::<E, D>() {
+            // The same recurrence, one GEMM per step, with a hand-written backward through time.
+            recurrent_output_shape::<O>("SimpleRnn", self.features(), self.units(), &x.shape().concrete())?;
+            return Ok(recurrent(&[&self.cell], Cell::Tanh, x, O::SEQUENCES));
+        }
         let mut steps = Steps::new("SimpleRnn", self.features(), x)?;
         let mut h_prev: Tensor<Dyn2, E, D> = self.cell.b.device().zeros_like(&(steps.batch(), self.units()));
         for t in 0..steps.len() {

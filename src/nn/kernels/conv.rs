@@ -1,0 +1,213 @@
+//! Conv2D on the CPU: im2col into a per-image buffer, then one GEMM per image; backward
+//! with two GEMMs per image and a col2im scatter-add. Images run in parallel on rayon.
+//!
+//! Per image `b`, with `P = H'·W'` output positions and `K = C·k·k` window values:
+//!
+//! ```text
+//! cols[(c, m, n), (i, j)] = x[b, c, i·s + m − p, j·s + n − p]   (0 in the padding)   (K, P)
+//! y_b   = W · cols + b                                              (O, K) x (K, P) -> (O, P)
+//! dW   += dy_b · colsᵀ                                              (O, P) x (P, K) -> (O, K)
+//! db   += Σ_P dy_b
+//! dcols = Wᵀ · dy_b,  dx_b = col2im(dcols)                          (K, O) x (O, P) -> (K, P)
+//! ```
+//!
+//! The output is already `(B, O, H', W')`, so no permute is needed. The backward rebuilds
+//! `cols` instead of keeping them (they are as large as the input times k², and rebuilding
+//! is cheaper than the memory traffic). Limits: square kernels, equal stride and padding on
+//! both axes, as the layer itself.
+
+use super::{contiguous, cpu_grads, gemm, grad_mut, put_grad, take_grad, tensor, values};
+use crate::nn::{Conv2DConfig, Dyn1, Dyn4, Real};
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// Sizes of one convolution, in the names of the formula above.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Geometry {
+    fn window(&self) -> usize {
+        self.c * self.k * self.k
+    }
+    fn positions(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// The output columns `j` whose input column `j·s + n − p` is inside the image.
+    fn valid_columns(&self, n: usize) -> std::ops::Range<usize> {
+        let (s, p) = (self.s, self.p);
+        let lo = if p > n { (p - n).div_ceil(s) } else { 0 };
+        let hi = if self.w + p > n {
+            ((self.w + p - n - 1) / s + 1).min(self.ow)
+        } else {
+            0
+        };
+        lo.min(hi)..hi
+    }
+
+    /// Fills `cols` `(K, P)` from one image `x_b` `(C, H, W)`.
+    fn im2col<E: Real>(&self, x_b: &[E], cols: &mut [E]) {
+        let (k, s, p, ow) = (self.k, self.s, self.p, self.ow);
+        let positions = self.positions();
+        for ci in 0..self.c {
+            let plane = &x_b[ci * self.h * self.w..(ci + 1) * self.h * self.w];
+            for m in 0..k {
+                for n in 0..k {
+                    let row = &mut cols[((ci * k + m) * k + n) * positions..][..positions];
+                    let js = self.valid_columns(n);
+                    for i in 0..self.oh {
+                        let out = &mut row[i * ow..(i + 1) * ow];
+                        // Row in the unpadded image; wrapping_sub makes "above the image" huge.
+                        let r = (i * s + m).wrapping_sub(p);
+                        if r >= self.h {
+                            out.fill(E::zero());
+                            continue;
+                        }
+                        let src = &plane[r * self.w..(r + 1) * self.w];
+                        out[..js.start].fill(E::zero());
+                        out[js.end..].fill(E::zero());
+                        if s == 1 {
+                            // Stride 1: the window row is one contiguous run of the image row.
+                            out[js.clone()].copy_from_slice(&src[js.start + n - p..js.end + n - p]);
+                        } else {
+                            for j in js.clone() {
+                                out[j] = src[j * s + n - p];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `dcols` `(K, P)` back onto the image gradient `dx_b` `(C, H, W)`: the transpose of im2col.
+    fn col2im<E: Real>(&self, dcols: &[E], dx_b: &mut [E]) {
+        let (k, s, p, ow) = (self.k, self.s, self.p, self.ow);
+        let positions = self.positions();
+        for ci in 0..self.c {
+            let plane = &mut dx_b[ci * self.h * self.w..(ci + 1) * self.h * self.w];
+            for m in 0..k {
+                for n in 0..k {
+                    let row = &dcols[((ci * k + m) * k + n) * positions..][..positions];
+                    let js = self.valid_columns(n);
+                    for i in 0..self.oh {
+                        let r = (i * s + m).wrapping_sub(p);
+                        if r >= self.h {
+                            continue;
+                        }
+                        let dst = &mut plane[r * self.w..(r + 1) * self.w];
+                        let g = &row[i * ow..(i + 1) * ow];
+                        if s == 1 {
+                            let dst = &mut dst[js.start + n - p..js.end + n - p];
+                            dst.iter_mut().zip(&g[js.clone()]).for_each(|(d, &v)| *d += v);
+                        } else {
+                            for j in js.clone() {
+                                dst[j * s + n - p] += g[j];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y = conv(x, W) + b` with its backward on the tape. `out` is the checked `(B, O, H', W')`.
+pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
+    weight: &Tensor<Dyn4, E, D>,
+    bias: &Tensor<Dyn1, E, D>,
+    x: Tensor<Dyn4, E, D, T>,
+    cfg: &Conv2DConfig,
+    out: [usize; 4],
+) -> Tensor<Dyn4, E, D, T> {
+    let (x, mut tape) = contiguous(x).split_tape();
+    let (b, c, h, w) = *x.shape();
+    let [_, o, oh, ow] = out;
+    let g = Geometry {
+        c,
+        h,
+        w,
+        k: cfg.kernel_size,
+        s: cfg.stride,
+        p: cfg.padding,
+        oh,
+        ow,
+    };
+    let (kk, pp) = (g.window(), g.positions());
+    let xv = values(&x);
+    let wv = values(weight); // (O, K) row-major
+    let bv = values(bias);
+
+    // Start every output plane at its bias (one write, no zeroing first), then add W · cols.
+    let mut y = Vec::with_capacity(b * o * pp);
+    for _ in 0..b {
+        for &bias_o in &bv {
+            y.extend(std::iter::repeat_n(bias_o, pp));
+        }
+    }
+    y.par_chunks_mut(o * pp)
+        .zip(xv.par_chunks(c * h * w))
+        .for_each_init(
+            || vec![E::zero(); kk * pp],
+            |cols, (y_b, x_b)| {
+                g.im2col(x_b, cols);
+                gemm((o, kk, pp), y_b, true, &wv, (kk, 1), cols, (pp, 1)); // (O,K) x (K,P)
+            },
+        );
+    let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, o, oh, ow));
+
+    if T::OWNS_TAPE {
+        let (x, weight, bias, y_id) = (x.clone(), weight.clone(), bias.clone(), y.clone());
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let dy = take_grad(grads, &y_id);
+            // Per worker: its own dW, db and scratch, summed at the end (no locking in the loop).
+            let zero = || {
+                (
+                    vec![E::zero(); o * kk],
+                    vec![E::zero(); o],
+                    vec![E::zero(); kk * pp],
+                )
+            };
+            let dx = grad_mut(grads, &x);
+            let (dw, db, _) = dx
+                .par_chunks_mut(c * h * w)
+                .zip(dy.par_chunks(o * pp).zip(xv.par_chunks(c * h * w)))
+                .fold(zero, |(mut dw, mut db, mut cols), (dx_b, (dy_b, x_b))| {
+                    g.im2col(x_b, &mut cols);
+                    gemm((o, pp, kk), &mut dw, true, dy_b, (pp, 1), &cols, (1, pp)); // (O,P) x (P,K)
+                    for (d, row) in db.iter_mut().zip(dy_b.chunks(pp)) {
+                        *d += row.iter().fold(E::zero(), |a, &v| a + v);
+                    }
+                    // cols is free again: reuse it for dcols = Wᵀ · dy_b.
+                    gemm((kk, o, pp), &mut cols, false, &wv, (1, kk), dy_b, (pp, 1)); // (K,O) x (O,P)
+                    g.col2im(&cols, dx_b);
+                    (dw, db, cols)
+                })
+                .reduce(zero, |(mut dw, mut db, cols), (dw2, db2, _)| {
+                    dw.iter_mut().zip(&dw2).for_each(|(a, &v)| *a += v);
+                    db.iter_mut().zip(&db2).for_each(|(a, &v)| *a += v);
+                    (dw, db, cols)
+                });
+            add_into(grad_mut(grads, &weight), &dw);
+            add_into(grad_mut(grads, &bias), &db);
+            put_grad(grads, &y_id, dy);
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
+
+/// `acc += v`, element by element.
+pub(crate) fn add_into<E: Real>(acc: &mut [E], v: &[E]) {
+    acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b);
+}

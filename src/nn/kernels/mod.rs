@@ -1,0 +1,223 @@
+//! Hand-written CPU kernels that replace a layer's generic forward and backward on dfdx's `Cpu`.
+//!
+//! The layers in `nn/` are written once with dfdx's generic ops, so they run on every dfdx
+//! device and read like the book's formulas. Some of those compositions are slow on the CPU
+//! (im2col through `gather`, one small matmul per gate per step, softmax and bias broadcasts
+//! as chains of full-size tensors), so a layer asks
+//! [`cpu_path`] at the top of its `forward`: when the device *is* `Cpu` and the fast path is
+//! on, the layer calls a kernel from this module instead; on any other device (Cuda) it runs
+//! the generic code unchanged.
+//!
+//! **Why `TypeId` and not a device trait.** The layers' public bounds stay `D: Device<E>`, so no
+//! model or user code has to name a new trait, and Cuda needs no stub impl. dfdx's `Storage`
+//! and `Unit` are `'static`, so a bare tensor or a `Gradients` of a generic device can be
+//! downcast to their `Cpu` form with `Any` — safe code, no transmute; the downcast cannot fail
+//! once [`cpu_path`] said yes.
+//!
+//! Every kernel follows the same shape, micrograd-style: compute the output into a fresh
+//! buffer, register its backward right beside it with `tape.add_backward_op`, return the
+//! output with the tape on. The backward *accumulates* (`+=`) into the gradients of its
+//! inputs, as dfdx's own ops do. Kernels are generic over `f32`/`f64` (the `gemm` crate
+//! dispatches on the type), so the f64 finite-difference tests run the very same code.
+//!
+//! Limits: reading a dfdx tensor's buffer is crate-private in dfdx 0.13, so each kernel copies
+//! its inputs once (a memcpy; tensors are first made contiguous). [`set_fast_kernels`] turns
+//! the fast path off for the current thread, which the tests use to compare both paths.
+
+pub(crate) mod attention;
+pub(crate) mod conv;
+pub mod math;
+pub(crate) mod pool;
+pub(crate) mod recurrent;
+pub(crate) mod rows;
+
+use dfdx::prelude::*;
+use std::any::{Any, TypeId};
+use std::cell::Cell;
+
+thread_local! {
+    static FAST: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Uses (`true`, the default) or bypasses the CPU kernels for layers run on this thread.
+///
+/// Thread-local so that tests running in parallel can compare both paths without racing.
+pub fn set_fast_kernels(on: bool) {
+    FAST.with(|f| f.set(on));
+}
+
+/// Whether layers on this thread use the CPU kernels.
+pub fn fast_kernels() -> bool {
+    FAST.with(|f| f.get())
+}
+
+/// True when `D` is dfdx's `Cpu` and the fast path is on.
+pub(crate) fn cpu_path<E: Dtype, D: Storage<E>>() -> bool {
+    TypeId::of::<D>() == TypeId::of::<Cpu>() && fast_kernels()
+}
+
+/// `t` as a `Cpu` tensor; panics if `D` is not `Cpu` (callers check [`cpu_path`] first).
+pub(crate) fn on_cpu<S: Shape, E: Dtype, D: Storage<E>>(t: &Tensor<S, E, D>) -> &Tensor<S, E, Cpu> {
+    (t as &dyn Any).downcast_ref().expect("a Cpu tensor")
+}
+
+/// A `Cpu` tensor back in the layer's device type `D` (which is `Cpu`).
+pub(crate) fn from_cpu<S: Shape, E: Dtype, D: Storage<E>>(t: Tensor<S, E, Cpu>) -> Tensor<S, E, D> {
+    *(Box::new(t) as Box<dyn Any>).downcast().expect("D is Cpu")
+}
+
+/// The gradients of a `Cpu` run, seen as `Gradients<E, Cpu>`.
+pub(crate) fn cpu_grads<E: Dtype, D: Storage<E>>(g: &mut Gradients<E, D>) -> &mut Gradients<E, Cpu> {
+    (g as &mut dyn Any).downcast_mut().expect("Cpu gradients")
+}
+
+/// `t` with row-major strides, keeping its tape.
+///
+/// A gradient buffer is laid out like its tensor's data, so a kernel that writes `dx` in
+/// row-major order needs a row-major `x`. dfdx's reshape to the same shape is free (same
+/// tensor id) when `t` already is, and otherwise records a copy with its own backward.
+pub(crate) fn contiguous<S: Shape, E: Dtype, D: Device<E>, T: Tape<E, D>>(
+    t: Tensor<S, E, D, T>,
+) -> Tensor<S, E, D, T> {
+    let shape = *t.shape();
+    t.reshape_like(&shape)
+}
+
+/// The gradient buffer of `t` in `grads`, allocated (zeros) if it is not there yet.
+///
+/// The only failure is the Cpu running out of memory while allocating it, which dfdx's own
+/// ops cannot recover from either, so it panics rather than converting `CpuError` into the
+/// generic device's error type.
+pub(crate) fn grad_mut<'a, S: Shape, E: Dtype, D: Storage<E>>(
+    grads: &'a mut Gradients<E, Cpu>,
+    t: &Tensor<S, E, D>,
+) -> &'a mut [E] {
+    grads
+        .get_or_alloc_mut(on_cpu(t))
+        .expect("out of memory allocating a gradient")
+}
+
+/// Moves the gradient of a kernel's output out of `grads` without copying it.
+///
+/// A kernel's backward runs after every consumer of its output has added to that gradient,
+/// so it can borrow the buffer; [`put_grad`] returns it afterwards, so `grads` looks
+/// untouched (tests that inspect intermediate gradients still see it).
+pub(crate) fn take_grad<S: Shape, E: Dtype, D: Storage<E>>(
+    grads: &mut Gradients<E, Cpu>,
+    out: &Tensor<S, E, D>,
+) -> Vec<E> {
+    let buffer = grads
+        .get_or_alloc_mut(on_cpu(out))
+        .expect("out of memory allocating a gradient");
+    std::mem::take(&mut **buffer)
+}
+
+/// Puts back what [`take_grad`] took.
+pub(crate) fn put_grad<S: Shape, E: Dtype, D: Storage<E>>(
+    grads: &mut Gradients<E, Cpu>,
+    out: &Tensor<S, E, D>,
+    grad: Vec<E>,
+) {
+    **grads
+        .get_or_alloc_mut(on_cpu(out))
+        .expect("the gradient taken before") = grad;
+}
+
+/// A contiguous copy of a tensor's values (row-major, whatever its strides were).
+pub(crate) fn values<S: Shape, E: Dtype, D: Storage<E>>(t: &Tensor<S, E, D>) -> Vec<E> {
+    let t = on_cpu(t);
+    // dfdx's reshape to the same shape is free on a contiguous tensor and copies otherwise,
+    // so `copy_into` (a raw memcpy of the buffer) then sees row-major data.
+    let t = t.clone().reshape_like(t.shape());
+    let mut out = vec![E::default(); t.shape().num_elements()];
+    t.copy_into(&mut out);
+    out
+}
+
+/// A new tensor holding `data`, on the same `Cpu` device as `like` (its allocation cache, if enabled).
+pub(crate) fn tensor<S: Shape, S2: Shape, E: Dtype, D: Storage<E>>(
+    like: &Tensor<S2, E, D>,
+    data: Vec<E>,
+    shape: S,
+) -> Tensor<S, E, D> {
+    from_cpu(on_cpu(like).device().tensor_from_vec(data, shape))
+}
+
+/// `dst = [dst +] a · b` for row-major slices with explicit strides, on the calling thread.
+///
+/// `a` is `m×k` read as `a[i·a_rs + l·a_cs]`, `b` is `k×n` read as `b[l·b_rs + j·b_cs]`,
+/// `dst` is `m×n` row-major (`dst[i·n + j]`).
+pub(crate) fn gemm<E: Dtype>(
+    (m, k, n): (usize, usize, usize),
+    dst: &mut [E],
+    accumulate: bool,
+    a: &[E],
+    a_strides: (usize, usize),
+    b: &[E],
+    b_strides: (usize, usize),
+) {
+    gemm_strided((m, k, n), dst, n, accumulate, a, a_strides, b, b_strides, false)
+}
+
+/// As [`gemm`], with `dst[i·dst_rs + j]` and, when `threaded`, all of rayon's workers.
+/// Bounds are checked here so callers stay in safe code.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_strided<E: Dtype>(
+    (m, k, n): (usize, usize, usize),
+    dst: &mut [E],
+    dst_rs: usize,
+    accumulate: bool,
+    a: &[E],
+    (a_rs, a_cs): (usize, usize),
+    b: &[E],
+    (b_rs, b_cs): (usize, usize),
+    threaded: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        dst_rs >= n && dst.len() >= (m - 1) * dst_rs + n,
+        "gemm: dst too small"
+    );
+    if k == 0 {
+        if !accumulate {
+            dst.chunks_mut(dst_rs)
+                .take(m)
+                .for_each(|r| r[..n].fill(E::default()));
+        }
+        return;
+    }
+    assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "gemm: a too small");
+    assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "gemm: b too small");
+    let parallelism = if threaded && rayon::current_num_threads() > 1 {
+        ::gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        ::gemm::Parallelism::None
+    };
+    // SAFETY: every index gemm reads or writes is inside the slices (checked above), and
+    // `dst` does not alias `a` or `b` (it is borrowed mutably).
+    unsafe {
+        ::gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            E::ONE,
+            E::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}

@@ -1,0 +1,113 @@
+//! Max and average pooling on the CPU, one pass over each `(batch, channel)` plane.
+//!
+//! Max pooling records, for every output, the flat index of its window's maximum; the
+//! backward adds `dy` at those indices (`dx[argmax] += dy`), as PyTorch does. On ties the
+//! first maximum in row-major window order takes the whole gradient, where dfdx's generic
+//! `max` splits it evenly; the two differ only on exact ties, which random data does not
+//! have. Average pooling spreads `dy / k²` over the window. Planes run in parallel on rayon.
+
+use super::{contiguous, cpu_grads, grad_mut, put_grad, take_grad, tensor, values};
+use crate::nn::{pool::Window, Dyn4, Real};
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// Max (`average == false`) or average pooling of `x` `(B, C, H, W)` into `out` `(B, C, H', W')`.
+pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
+    x: Tensor<Dyn4, E, D, T>,
+    window: Window,
+    out: [usize; 4],
+    average: bool,
+) -> Tensor<Dyn4, E, D, T> {
+    let (x, mut tape) = contiguous(x).split_tape();
+    let (_, _, h, w) = *x.shape();
+    let [b, c, oh, ow] = out;
+    let (k, s) = (window.pool_size, window.stride);
+    let xv = values(&x);
+    let (plane_in, plane_out) = (h * w, oh * ow);
+    let mut y = vec![E::zero(); b * c * plane_out];
+    // For max pooling: argmax[o] = index into the input plane of the chosen element.
+    let mut argmax = vec![0u32; if average { 0 } else { y.len() }];
+    let scale = E::one() / E::from_usize(k * k).unwrap();
+
+    if average {
+        y.par_chunks_mut(plane_out)
+            .zip(xv.par_chunks(plane_in))
+            .for_each(|(y_p, x_p)| {
+                for i in 0..oh {
+                    for j in 0..ow {
+                        let mut sum = E::zero();
+                        for m in 0..k {
+                            let row = &x_p[(i * s + m) * w + j * s..][..k];
+                            sum = row.iter().fold(sum, |a, &v| a + v);
+                        }
+                        y_p[i * ow + j] = sum * scale;
+                    }
+                }
+            });
+    } else {
+        y.par_chunks_mut(plane_out)
+            .zip(argmax.par_chunks_mut(plane_out))
+            .zip(xv.par_chunks(plane_in))
+            .for_each(|((y_p, a_p), x_p)| {
+                for i in 0..oh {
+                    let (y_row, a_row) = (&mut y_p[i * ow..(i + 1) * ow], &mut a_p[i * ow..(i + 1) * ow]);
+                    // Window offsets in row-major order, each applied to the whole output row at
+                    // once: the outputs are independent, so no long compare chain per window.
+                    for m in 0..k {
+                        for n in 0..k {
+                            let start = (i * s + m) * w + n;
+                            let first = m == 0 && n == 0;
+                            // The window's (m, n) element for every output j: x[start + j·s].
+                            let src = x_p[start..].iter().step_by(s);
+                            for (j, ((y, a), &v)) in
+                                y_row.iter_mut().zip(a_row.iter_mut()).zip(src).enumerate()
+                            {
+                                // Strictly greater: the first maximum wins ties.
+                                if first || v > *y {
+                                    *y = v;
+                                    *a = (start + j * s) as u32;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+    }
+    let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, c, oh, ow));
+
+    if T::OWNS_TAPE {
+        let y_id = y.clone();
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let dy = take_grad(grads, &y_id);
+            let dx = grad_mut(grads, &x);
+            if average {
+                dx.par_chunks_mut(plane_in)
+                    .zip(dy.par_chunks(plane_out))
+                    .for_each(|(dx_p, dy_p)| {
+                        for i in 0..oh {
+                            for j in 0..ow {
+                                let g = dy_p[i * ow + j] * scale;
+                                for m in 0..k {
+                                    for v in &mut dx_p[(i * s + m) * w + j * s..][..k] {
+                                        *v += g;
+                                    }
+                                }
+                            }
+                        }
+                    });
+            } else {
+                dx.par_chunks_mut(plane_in)
+                    .zip(dy.par_chunks(plane_out).zip(argmax.par_chunks(plane_out)))
+                    .for_each(|(dx_p, (dy_p, a_p))| {
+                        for (&g, &at) in dy_p.iter().zip(a_p) {
+                            dx_p[at as usize] += g; // dx[argmax] += dy
+                        }
+                    });
+            }
+            put_grad(grads, &y_id, dy);
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}

@@ -1,0 +1,159 @@
+//! Dense and LayerNorm on the CPU: layers that act on the last axis, row by row.
+//!
+//! Both see their input as `rows × features` (every leading axis folded into rows), so one
+//! kernel serves `(batch, features)` and `(batch, steps, features)`.
+//!
+//! ```text
+//! Dense:      Y = X Wᵀ + b          dX += dY W,   dW += dYᵀ X,   db += Σ_rows dY
+//! LayerNorm:  x̂ = (x − μ)·r, r = 1/√(σ² + ε),  y = x̂ ⊙ γ + β
+//!             dγ += Σ dy ⊙ x̂,  dβ += Σ dy,  dx += r · (g − mean(g) − x̂ · mean(g ⊙ x̂)),  g = dy ⊙ γ
+//! ```
+//!
+//! dfdx's generic versions spend most of their time broadcasting `b`, `γ`, `β` to full size
+//! and summing them back in the backward; here they are folded into the loops and GEMMs.
+//! Limits: rows are independent, so the LayerNorm loops split rows over rayon's workers;
+//! the Dense GEMMs are threaded inside `gemm`.
+
+use super::conv::add_into;
+use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, take_grad, tensor, values};
+use crate::nn::{Dyn1, Dyn2, Real};
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// `y = x Wᵀ + b` over the last axis of `x`, `W` `(units, inputs)`; `out` is `x`'s shape with
+/// the last axis `units`.
+pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
+    x: Tensor<S, E, D, T>,
+    weight: &Tensor<Dyn2, E, D>,
+    bias: &Tensor<Dyn1, E, D>,
+    out: S,
+) -> Tensor<S, E, D, T> {
+    let (x, mut tape) = contiguous(x).split_tape();
+    let (units, inputs) = *weight.shape();
+    let rows = x.shape().num_elements() / inputs;
+    let (xv, wv, bv) = (values(&x), values(weight), values(bias));
+    let mut y = Vec::with_capacity(rows * units);
+    for _ in 0..rows {
+        y.extend_from_slice(&bv); // start from b, then add X Wᵀ
+    }
+    gemm_strided(
+        (rows, inputs, units),
+        &mut y,
+        units,
+        true,
+        &xv,
+        (inputs, 1),
+        &wv,
+        (1, inputs),
+        true,
+    ); // (R,I) x (I,U)
+    let y: Tensor<S, E, D> = tensor(&x, y, out);
+
+    if T::OWNS_TAPE {
+        let (weight, bias, y_id) = (weight.clone(), bias.clone(), y.clone());
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let dy = take_grad(grads, &y_id);
+            let dx = grad_mut(grads, &x);
+            gemm_strided(
+                (rows, units, inputs),
+                dx,
+                inputs,
+                true,
+                &dy,
+                (units, 1),
+                &wv,
+                (inputs, 1),
+                true,
+            ); // dX += dY W
+            let dw = grad_mut(grads, &weight);
+            gemm_strided(
+                (units, rows, inputs),
+                dw,
+                inputs,
+                true,
+                &dy,
+                (1, units),
+                &xv,
+                (inputs, 1),
+                true,
+            ); // dW += dYᵀ X
+            let db = grad_mut(grads, &bias);
+            for row in dy.chunks(units) {
+                add_into(db, row);
+            }
+            put_grad(grads, &y_id, dy);
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
+
+/// LayerNorm over the last axis of `x` with `γ`, `β` of that length.
+pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
+    x: Tensor<S, E, D, T>,
+    gamma: &Tensor<Dyn1, E, D>,
+    beta: &Tensor<Dyn1, E, D>,
+    epsilon: E,
+) -> Tensor<S, E, D, T> {
+    let (x, mut tape) = contiguous(x).split_tape();
+    let f = gamma.shape().0;
+    let shape = *x.shape();
+    let (xv, gv, bv) = (values(&x), values(gamma), values(beta));
+    let n = E::from_usize(f).unwrap();
+    // x̂ is kept for the backward, with r = 1/√(σ² + ε) per row.
+    let mut x_hat = xv;
+    let mut r = vec![E::zero(); x_hat.len() / f];
+    let mut y = vec![E::zero(); x_hat.len()];
+    x_hat
+        .par_chunks_mut(f)
+        .zip(r.par_iter_mut())
+        .zip(y.par_chunks_mut(f))
+        .for_each(|((row, r), y_row)| {
+            let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
+            let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
+            *r = E::one() / (var + epsilon).sqrt();
+            for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
+                *v = (*v - mean) * *r; // x̂
+                *y = *v * g + b; // y = x̂ ⊙ γ + β
+            }
+        });
+    let y: Tensor<S, E, D> = tensor(&x, y, shape);
+
+    if T::OWNS_TAPE {
+        let (gamma, beta, y_id) = (gamma.clone(), beta.clone(), y.clone());
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let dy = take_grad(grads, &y_id);
+            let dx = grad_mut(grads, &x);
+            dx.par_chunks_mut(f)
+                .zip(dy.par_chunks(f))
+                .zip(x_hat.par_chunks(f).zip(r.par_iter()))
+                .for_each(|((dx_row, dy_row), (xh, &r))| {
+                    // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
+                    let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
+                    for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
+                        mean_g += d * g;
+                        mean_gx += d * g * v;
+                    }
+                    let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
+                    for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
+                        *dx += r * (d * g - mean_g - v * mean_gx);
+                    }
+                });
+            let mut dgamma = vec![E::zero(); f];
+            let mut dbeta = vec![E::zero(); f];
+            for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
+                for (((dg, db), &d), &v) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh) {
+                    *dg += d * v;
+                    *db += d;
+                }
+            }
+            add_into(grad_mut(grads, &gamma), &dgamma);
+            add_into(grad_mut(grads, &beta), &dbeta);
+            put_grad(grads, &y_id, dy);
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
