@@ -1,8 +1,7 @@
 //! The `ferrolab` binary: one clap command line over the library and its front ends.
 //!
 //! Each subcommand is a thin call into a module; no protocol, engine or model logic lives here.
-//! With no subcommand it will start the REPL; until the REPL lands it prints the book's
-//! models and what is coming. The Jupyter kernel runs Rust cells through the evcxr
+//! With no subcommand it starts the REPL. The Jupyter kernel runs Rust cells through the evcxr
 //! engine (`FERROLAB_ENGINE=mock` selects the mock engine, for protocol tests).
 
 mod bench;
@@ -34,10 +33,10 @@ enum Command {
     },
     /// Train a book model on bundled or generated data and report its test accuracy.
     Train(train::TrainArgs),
-    /// The interactive terminal REPL (the default command, once the Rust engine lands).
+    /// The interactive terminal REPL (also what `ferrolab` alone starts).
     Repl {
-        /// Which engine runs cells: `mock` is a tiny arithmetic language for tests.
-        #[arg(long, default_value = "mock")]
+        /// Which engine runs cells: `evcxr` (Rust) or `mock` (a tiny arithmetic language for tests).
+        #[arg(long, default_value = "evcxr")]
         engine: String,
     },
     /// Run as a Jupyter kernel (started by Jupyter with a connection file).
@@ -76,20 +75,10 @@ fn main() -> anyhow::Result<()> {
     // roles this call never returns. It must run before anything else.
     evcxr::runtime_hook();
     match Cli::parse().command {
-        None => welcome(),
+        None => run_repl("evcxr"),
         Some(Command::Summary { model, size }) => summary::run(model, size),
         Some(Command::Train(args)) => train::run(args),
-        Some(Command::Repl { engine }) => {
-            anyhow::ensure!(
-                engine == "mock",
-                "unknown engine {engine:?}: only `mock` is available yet"
-            );
-            let banner = repl::Banner {
-                device: "mock engine".into(),
-                first_example: "1 + 2 * 3".into(),
-            };
-            repl::run(std::sync::Arc::new(engine::mock::MockEngine::new()), banner)
-        }
+        Some(Command::Repl { engine }) => run_repl(&engine),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
@@ -128,18 +117,31 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn welcome() -> anyhow::Result<()> {
-    println!(
-        "ferrolab {}: the book's deep-learning models in Rust\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    for model in [summary::ModelName::Cnn, summary::ModelName::Lstm] {
-        summary::run(model, summary::BertSize::Small)?;
-        println!();
+fn run_repl(engine: &str) -> anyhow::Result<()> {
+    match engine {
+        "mock" => {
+            let banner = repl::Banner { device: "mock engine".into(), first_example: "1 + 2 * 3".into() };
+            repl::run(std::sync::Arc::new(engine::mock::MockEngine::new()), banner)
+        }
+        "evcxr" => {
+            let prepared = engine::setup::prepare()?;
+            let slot = prepared.slot.dir.clone();
+            let (built, total) = engine::warmup::progress(&slot);
+            let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
+            std::mem::forget(prepared.slot); // the slot's lock lives as long as the process
+            // First start on this machine: the library builds for cells. Show it rather than
+            // leave a prompt whose first cell would hang for minutes.
+            if built * 10 < total * 9 {
+                println!("Building the ferrolab library for Rust cells (once per machine and version)…");
+                engine::warmup::wait_ready(&engine, &slot, false)?;
+            }
+            let device = if cfg!(feature = "cuda") { "CPU (CUDA available)" } else { "CPU" };
+            let banner = repl::Banner {
+                device: device.into(),
+                first_example: "let dev = Cpu::seed_from_u64(0); Cnn::<f32, Cpu>::new(&dev).summary()".into(),
+            };
+            repl::run(std::sync::Arc::new(engine), banner)
+        }
+        other => anyhow::bail!("unknown engine {other:?}: use `evcxr` or `mock`"),
     }
-    println!("Try `ferrolab summary bert --size base` or `ferrolab --help`.");
-    println!(
-        "Coming next: training with live plots, the notebook kernel's Rust engine and the terminal REPL."
-    );
-    Ok(())
 }

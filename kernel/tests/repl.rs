@@ -10,7 +10,7 @@ const TIMEOUT_MS: u64 = 20_000;
 
 fn start(dir: &std::path::Path) -> PtySession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrolab"));
-    cmd.arg("repl")
+    cmd.args(["repl", "--engine", "mock"])
         .env("FERROLAB_REPL_HISTORY", dir.join("history.txt"))
         .env("FERROLAB_OUTPUT_DIR", dir.join("out"))
         .env("NO_COLOR", "1")

@@ -26,32 +26,7 @@ pub fn run(prepared: Prepared, quiet: bool) -> Result<()> {
         );
     }
     let engine = EvcxrEngine::start(prepared.library.clone(), slot.clone());
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(1)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} units {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    loop {
-        match engine.status() {
-            Status::Ready => break,
-            Status::Failed(e) => {
-                bar.abandon_with_message("failed");
-                bail!("{e}");
-            }
-            Status::Starting => {}
-        }
-        let (done, total) = progress(&slot);
-        bar.set_length(total.max(done).max(1));
-        bar.set_position(done);
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let (done, _) = progress(&slot);
-    bar.set_length(done.max(1));
-    bar.finish_with_message("built");
+    wait_ready(&engine, &slot, quiet)?;
     let check = Instant::now();
     let mut result = None;
     engine.execute("1+1", &mut |event| match event {
@@ -74,8 +49,36 @@ pub fn run(prepared: Prepared, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// Waits until `engine` is ready, with a progress bar of the library build in `slot`
+/// (hidden when `quiet`). Used by `warmup` and by the REPL's first start on a machine.
+pub fn wait_ready(engine: &EvcxrEngine, slot: &Path, quiet: bool) -> Result<()> {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(1) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} units {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    loop {
+        match engine.status() {
+            Status::Ready => break,
+            Status::Failed(e) => {
+                bar.abandon_with_message("failed");
+                bail!("{e}");
+            }
+            Status::Starting => {}
+        }
+        let (done, total) = progress(slot);
+        bar.set_length(total.max(done).max(1));
+        bar.set_position(done);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (done, _) = progress(slot);
+    bar.set_length(done.max(1));
+    bar.finish_with_message("built");
+    Ok(())
+}
+
 /// (units built, packages to build) in a slot, both estimates.
-fn progress(slot: &Path) -> (u64, u64) {
+pub fn progress(slot: &Path) -> (u64, u64) {
     let total = std::fs::read_to_string(slot.join("Cargo.lock"))
         .map(|lock| lock.matches("[[package]]").count() as u64)
         .unwrap_or(0);
