@@ -37,7 +37,7 @@ const EVCXR_COMMANDS: &[(&str, &str, &str)] = &[
     (
         "opt",
         "[LEVEL]",
-        "Set the cell crate's optimisation level, 0/1/2/3 (evcxr)",
+        "Set the optimisation level of cells and the library, 0-3 (default 3; a change rebuilds the library once) (evcxr)",
     ),
     ("timing", "", "Toggle printing how long each cell takes (evcxr)"),
     (

@@ -8,7 +8,7 @@
 //! splits display markers from plain text and sends both to the running cell. The
 //! worker knows nothing of Jupyter; interrupt policy lives in `evcxr_engine`.
 
-use super::setup::PROFILE_ENV;
+use super::setup::{OPT_LEVEL, PROFILE_ENV};
 use super::{Bundle, Event};
 use crossbeam_channel::{select, Receiver, Sender};
 use evcxr::{CommandContext, EvalContext, EvalContextOutputs};
@@ -214,6 +214,8 @@ fn start(
     for (key, value) in PROFILE_ENV {
         state.set_build_env(key, value);
     }
+    // Through evcxr's setting, not cargo's environment, so `:opt` can change it.
+    state.set_opt_level(OPT_LEVEL).map_err(|e| e.to_string())?;
     let path = library.to_str().ok_or("the library path is not UTF-8")?;
     state.add_local_dep(path).map_err(|e| e.to_string())?;
     ctx.eval_with_state("use ferrolab::prelude::*;", state)
