@@ -86,3 +86,17 @@ fn sigint_to_this_process_interrupts_fit() {
     let (history, batches, per_epoch, accuracy) = run_until_cancelled(raise);
     check(&history, batches, per_epoch, accuracy);
 }
+
+/// A terminal's Ctrl-C and a REPL forwarding it can reach the runtime together: two SIGINTs
+/// during `fit` still only stop training, and the process (this test) lives on.
+#[cfg(unix)]
+#[test]
+fn two_sigints_at_once_during_fit_only_stop_training() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let raise_twice = || {
+        signal_hook::low_level::raise(signal_hook::consts::SIGINT).unwrap();
+        signal_hook::low_level::raise(signal_hook::consts::SIGINT).unwrap();
+    };
+    let (history, batches, per_epoch, accuracy) = run_until_cancelled(raise_twice);
+    check(&history, batches, per_epoch, accuracy);
+}

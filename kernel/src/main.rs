@@ -120,7 +120,10 @@ fn main() -> anyhow::Result<()> {
 fn run_repl(engine: &str) -> anyhow::Result<()> {
     match engine {
         "mock" => {
-            let banner = repl::Banner { device: "mock engine".into(), first_example: "1 + 2 * 3".into() };
+            let banner = repl::Banner {
+                device: "mock engine".into(),
+                first_example: "1 + 2 * 3".into(),
+            };
             repl::run(std::sync::Arc::new(engine::mock::MockEngine::new()), banner)
         }
         "evcxr" => {
@@ -129,13 +132,17 @@ fn run_repl(engine: &str) -> anyhow::Result<()> {
             let (built, total) = engine::warmup::progress(&slot);
             let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
             std::mem::forget(prepared.slot); // the slot's lock lives as long as the process
-            // First start on this machine: the library builds for cells. Show it rather than
-            // leave a prompt whose first cell would hang for minutes.
+                                             // First start on this machine: the library builds for cells. Show it rather than
+                                             // leave a prompt whose first cell would hang for minutes.
             if built * 10 < total * 9 {
                 println!("Building the ferrolab library for Rust cells (once per machine and version)…");
                 engine::warmup::wait_ready(&engine, &slot, false)?;
             }
-            let device = if cfg!(feature = "cuda") { "CPU (CUDA available)" } else { "CPU" };
+            let device = if cfg!(feature = "cuda") {
+                "CPU (CUDA available)"
+            } else {
+                "CPU"
+            };
             let banner = repl::Banner {
                 device: device.into(),
                 first_example: "let dev = Cpu::seed_from_u64(0); Cnn::<f32, Cpu>::new(&dev).summary()".into(),

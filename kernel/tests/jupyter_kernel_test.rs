@@ -66,10 +66,19 @@ fn run_suite(module: &str, engine: &str) {
         .expect("run python");
     let report = String::from_utf8_lossy(&out.stderr);
     println!("{report}");
-    assert!(out.status.success(), "jupyter_kernel_test ({module}) failed:\n{report}");
+    assert!(
+        out.status.success(),
+        "jupyter_kernel_test ({module}) failed:\n{report}"
+    );
     // Every attribute is set, so nothing may be skipped but the pager (no payloads yet).
-    let skipped = report.lines().filter(|l| l.contains("... skipped")).collect::<Vec<_>>();
-    assert!(skipped.iter().all(|l| l.contains("pager")), "tests were skipped: {skipped:#?}");
+    let skipped = report
+        .lines()
+        .filter(|l| l.contains("... skipped"))
+        .collect::<Vec<_>>();
+    assert!(
+        skipped.iter().all(|l| l.contains("pager")),
+        "tests were skipped: {skipped:#?}"
+    );
 }
 
 /// The protocol over the mock engine: seconds.

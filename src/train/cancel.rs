@@ -2,11 +2,13 @@
 //! handler that sets it.
 //!
 //! `fit` clears the flag when it starts, installs the handler, and checks the flag before
-//! every batch; a set flag ends training with `History::interrupted = true`. Once the
-//! handler is installed, a first Ctrl-C (or a front end's SIGINT) only sets the flag; a
-//! second one while the flag is still set ends the process with status 130, so a program
-//! stuck outside `fit` can still be stopped. Unix signals only; elsewhere the handler is a
-//! no-op and only [`request_cancel`] stops training.
+//! every batch; a set flag ends training with `History::interrupted = true`. The handler
+//! only catches SIGINT *while `fit` runs* ([`TrainingGuard`]): then every Ctrl-C (or a front
+//! end's SIGINT; a terminal and a REPL may deliver two at once) just sets the flag. Outside
+//! `fit`, SIGINT ends the process with status 130 as if no handler were installed, so a
+//! program is never made unstoppable and a notebook runtime behaves as evcxr's always does.
+//! Unix signals only; elsewhere the handler is a no-op and only [`request_cancel`] stops
+//! training.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -43,14 +45,38 @@ pub fn install_sigint_handler() -> std::io::Result<()> {
         .map_err(std::io::Error::other)
 }
 
+/// Whether a `fit` is running, so SIGINT means "stop training" rather than "stop".
+static TRAINING: AtomicBool = AtomicBool::new(false);
+
+/// Marks `fit` as running for as long as it lives.
+pub(crate) struct TrainingGuard;
+
+impl TrainingGuard {
+    pub(crate) fn start() -> Self {
+        TRAINING.store(true, Ordering::SeqCst);
+        TrainingGuard
+    }
+}
+
+impl Drop for TrainingGuard {
+    fn drop(&mut self) {
+        TRAINING.store(false, Ordering::SeqCst);
+    }
+}
+
 #[cfg(unix)]
 fn register() -> Result<(), String> {
     use signal_hook::consts::SIGINT;
     let flag = cancel_flag();
-    // Actions run in registration order: the exit check must see the flag before this
-    // signal sets it, so only a second SIGINT exits.
-    signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone())
-        .and_then(|_| signal_hook::flag::register(SIGINT, flag))
+    let on_sigint = move || {
+        if TRAINING.load(Ordering::SeqCst) {
+            flag.store(true, Ordering::SeqCst);
+        } else {
+            signal_hook::low_level::exit(130);
+        }
+    };
+    // SAFETY: the action only touches atomics or calls `_exit`, both async-signal-safe.
+    unsafe { signal_hook::low_level::register(SIGINT, on_sigint) }
         .map(|_| ())
         .map_err(|e| format!("installing the SIGINT handler: {e}"))
 }

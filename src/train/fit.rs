@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::callbacks::{Callback, Control};
-use super::cancel::{install_sigint_handler, is_cancelled, reset_cancel};
+use super::cancel::{install_sigint_handler, is_cancelled, reset_cancel, TrainingGuard};
 use super::config::{FitConfig, Optimizer as OptimizerKind, Validation, Verbose};
 use super::error::{TrainError, TrainResult};
 use super::feed::{Logits, Trainable};
@@ -62,6 +62,7 @@ pub fn fit_with<M: Trainable, S: Dataset>(
     reset_cancel();
     // Without the handler Ctrl-C still stops the process, just not gracefully: not fatal.
     let _ = install_sigint_handler();
+    let _training = TrainingGuard::start();
     let dev = model.device()?;
     let mut step = Stepper::new(model, cfg);
     let plan = Plan {

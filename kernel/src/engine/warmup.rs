@@ -52,7 +52,11 @@ pub fn run(prepared: Prepared, quiet: bool) -> Result<()> {
 /// Waits until `engine` is ready, with a progress bar of the library build in `slot`
 /// (hidden when `quiet`). Used by `warmup` and by the REPL's first start on a machine.
 pub fn wait_ready(engine: &EvcxrEngine, slot: &Path, quiet: bool) -> Result<()> {
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(1) };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1)
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} units {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
