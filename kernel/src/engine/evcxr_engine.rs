@@ -14,8 +14,8 @@ use super::commands::{CommandError, CommandRegistry};
 pub use super::evcxr_worker::Status;
 use super::evcxr_worker::{self, lock, Out, Request, Shared};
 use super::{
-    char_to_byte, lexical, plain, rust_language_info, Bundle, Completeness, Completions, Engine, EngineInfo,
-    Event,
+    char_to_byte, lexical, plain, rust_language_info, word_at, Bundle, Completeness, Completions, Engine,
+    EngineInfo, Event,
 };
 use crossbeam_channel::Sender;
 use serde_json::Value;
@@ -263,14 +263,8 @@ impl Engine for EvcxrEngine {
     }
 
     fn inspect(&self, code: &str, cursor: usize, _detail_level: u8) -> Option<Bundle> {
-        let at = char_to_byte(code, cursor);
-        let is_word = |c: char| c == '_' || c == ':' || c.is_alphanumeric();
-        let start = code[..at]
-            .char_indices()
-            .rfind(|&(_, c)| !is_word(c))
-            .map_or(0, |(i, c)| i + c.len_utf8());
-        let end = code[at..].find(|c| !is_word(c)).map_or(code.len(), |i| at + i);
-        let word = code.get(start..end)?;
+        let range = word_at(code, cursor)?;
+        let (end, word) = (range.end, &code[range]);
         if let Some(name) = word.strip_prefix(':') {
             return self.commands.help_for(name).map(plain);
         }

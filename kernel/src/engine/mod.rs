@@ -156,3 +156,16 @@ pub fn rust_language_info() -> LanguageInfo {
 pub fn char_to_byte(s: &str, chars: usize) -> usize {
     s.char_indices().nth(chars).map_or(s.len(), |(i, _)| i)
 }
+
+/// The byte range of the word (identifier, path or `:command`) around `cursor` (in chars),
+/// for `inspect`.
+pub fn word_at(code: &str, cursor: usize) -> Option<std::ops::Range<usize>> {
+    let at = char_to_byte(code, cursor);
+    let is_word = |c: char| c == '_' || c == ':' || c.is_alphanumeric();
+    let start = code[..at]
+        .char_indices()
+        .rfind(|&(_, c)| !is_word(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = code[at..].find(|c| !is_word(c)).map_or(code.len(), |i| at + i);
+    (start <= end).then_some(start..end)
+}
