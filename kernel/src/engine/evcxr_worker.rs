@@ -216,8 +216,16 @@ fn start(
     }
     // Through evcxr's setting, not cargo's environment, so `:opt` can change it.
     state.set_opt_level(OPT_LEVEL).map_err(|e| e.to_string())?;
-    let path = library.to_str().ok_or("the library path is not UTF-8")?;
-    state.add_local_dep(path).map_err(|e| e.to_string())?;
+    let slot = std::env::var_os("EVCXR_TMPDIR").ok_or("EVCXR_TMPDIR is not set")?;
+    let cells = super::setup::write_cells_crate(std::path::Path::new(&slot), library)
+        .map_err(|e| format!("{e:#}"))?;
+    let cells = cells.to_str().ok_or("the build dir's path is not UTF-8")?;
+    state
+        .add_dep(
+            "ferrolab",
+            &format!("{{ package = \"ferrolab-cells\", path = {cells:?} }}"),
+        )
+        .map_err(|e| e.to_string())?;
     ctx.eval_with_state("use ferrolab::prelude::*;", state)
         .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
     eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());

@@ -126,6 +126,44 @@ pub fn seed_lockfile(slot: &Path, library: &Path) {
     }
 }
 
+/// Writes the crate that cells see as `ferrolab`: a `dylib` re-exporting the library.
+///
+/// evcxr links every dependency statically into each cell's shared object, so each cell
+/// would carry its own copy of the library's and dfdx's statics, and dfdx's tensor id
+/// counter would restart in every cell: a model built in one cell and trained in the next
+/// would have its parameters' ids reused by new tensors, and gradients would be mixed up.
+/// Behind one `dylib` (cells link it dynamically: evcxr passes `-C prefer-dynamic`) there
+/// is exactly one copy for the whole session. Returns the crate's directory.
+pub fn write_cells_crate(slot: &Path, library: &Path) -> Result<PathBuf> {
+    let dir = slot.join("ferrolab-cells");
+    let manifest = format!(
+        "# Written by the ferrolab engine; see kernel/src/engine/setup.rs.\n\
+         [package]\nname = \"ferrolab-cells\"\nversion = \"{LIBRARY_VERSION}\"\nedition = \"2021\"\npublish = false\n\n\
+         [lib]\ncrate-type = [\"dylib\"]\npath = \"lib.rs\"\n\n\
+         [dependencies]\nferrolab = {{ path = {:?} }}\n",
+        library.to_str().context("the library path is not UTF-8")?
+    );
+    let source = "//! The ferrolab library as one shared object for notebook cells.\npub use ferrolab::*;\n";
+    write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
+    write_if_changed(&dir.join("lib.rs"), source)?;
+    Ok(dir)
+}
+
+/// Writes `text` atomically, and only when it differs (an unchanged mtime keeps cargo's
+/// fingerprints, so nothing rebuilds).
+fn write_if_changed(path: &Path, text: &str) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    let dir = path.parent().context("a file path has a parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 /// Sets the process environment evcxr reads: its build dir and the profile
 /// overrides. Must run before any other thread starts (environment writes are not
 /// thread-safe), i.e. first thing after `runtime_hook` in `main`.

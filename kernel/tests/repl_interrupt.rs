@@ -1,0 +1,59 @@
+//! Ctrl-C in the REPL while a Rust training cell runs: training stops at the next batch,
+//! the cell ends normally, and the model is still there for the next cell.
+
+use rexpect::session::{spawn_command, PtySession};
+use std::process::Command;
+
+fn start(dir: &std::path::Path) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrolab"));
+    cmd.arg("repl")
+        .env("FERROLAB_REPL_HISTORY", dir.join("history.txt"))
+        .env("FERROLAB_OUTPUT_DIR", dir.join("out"))
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+    // Generous: a cold machine builds the library for cells before the prompt.
+    let mut p = spawn_command(cmd, Some(600_000)).expect("spawn the REPL");
+    p.exp_string("Type :help").expect("banner");
+    p.exp_string(">> ").expect("prompt");
+    p
+}
+
+#[test]
+fn ctrl_c_during_training_keeps_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path());
+
+    p.send_line(
+        "let dev = Cpu::seed_from_u64(0); let data = ferrolab::data::digits(); \
+         let mut mlp = Mlp::<f32, Cpu>::new(&dev, 64, 32, 10); 7 * 6",
+    )
+    .unwrap();
+    p.exp_string("42").expect("set-up cell");
+    p.exp_string(">> ").unwrap();
+
+    p.send_line(
+        "let history = fit(&mut mlp, &data, &FitConfig::default().epochs(100000)).unwrap(); history.epochs()",
+    )
+    .unwrap();
+    p.exp_regex(r"[Ee]poch 2\b").expect("training runs");
+    p.send_control('c').unwrap();
+    let before = p.exp_string(">> ").expect("the cell ends after Ctrl-C");
+    assert!(!before.contains("lost"), "nothing is lost: {before}");
+
+    assert!(
+        before.contains("interrupted in epoch"),
+        "fit says it was interrupted: {before}"
+    );
+
+    // The model is still there and keeps what it learned (chance is 10%).
+    p.send_line("evaluate(&mlp, &data, 256).unwrap().accuracy > 0.5")
+        .unwrap();
+    p.exp_string("true").expect("the trained model is still usable");
+    p.exp_string(">> ").unwrap();
+
+    p.send_control('d').unwrap();
+    match p.process().wait().unwrap() {
+        rexpect::process::WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("REPL ended with {other:?}"),
+    }
+}
