@@ -211,6 +211,7 @@ fn real_engine_end_to_end() {
     );
 
     interrupt_keeps_state(&kernel, &mut steps);
+    interrupt_stops_training_and_keeps_the_model(&kernel, &mut steps);
     interrupt_escalates_and_names_lost_variables(&kernel, &mut steps);
 
     assert!(
@@ -218,6 +219,63 @@ fn real_engine_end_to_end() {
         "failed steps: {:#?}\nkernel stderr:\n{}",
         steps.failures,
         kernel.stderr()
+    );
+}
+
+/// Sends `code`, waits until a stdout line satisfying `started` arrives, then sends an
+/// interrupt_request. Returns whether the cell was seen running, the execute_reply and
+/// the seconds from the interrupt to that reply.
+fn run_then_interrupt(kernel: &Kernel, code: &str, started: impl Fn(&str) -> bool) -> (bool, Msg, f64) {
+    let id = kernel.send(
+        &kernel.shell,
+        "execute_request",
+        json!({ "code": code, "silent": false, "store_history": true }),
+    );
+    let deadline = Instant::now() + CELL_TIMEOUT;
+    let mut running = false;
+    while Instant::now() < deadline && !running {
+        if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
+            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
+                break; // finished without running (e.g. a compile error)
+            }
+            running = m.parent["msg_id"] == id && m.content["text"].as_str().is_some_and(&started);
+        }
+    }
+    let sent = Instant::now();
+    let reply = kernel.control("interrupt_request", json!({}));
+    assert_eq!(
+        reply.content["status"], "ok",
+        "interrupt_reply: {:?}",
+        reply.content
+    );
+    let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
+    (running, exec, sent.elapsed().as_secs_f64())
+}
+
+/// The library's `fit`, interrupted through the protocol, stops at the next batch; the cell
+/// completes, and the model (built in an earlier cell) is usable and keeps what it learned.
+fn interrupt_stops_training_and_keeps_the_model(kernel: &Kernel, steps: &mut Steps) {
+    let (reply, _) = kernel.execute_within(
+        "let data = ferrolab::data::digits();\nlet mut mlp = Mlp::<f32, Cpu>::new(&Cpu::seed_from_u64(0), 64, 32, 10);",
+        CELL_TIMEOUT,
+    );
+    steps.check("model cell", reply.content["status"] == "ok", &reply.content);
+    let code = "let history = fit(&mut mlp, &data, &FitConfig::default().epochs(1_000_000)).unwrap();";
+    let (running, exec, secs) = run_then_interrupt(kernel, code, |t| t.starts_with("epoch 3/"));
+    eprintln!("time  interrupt during fit -> execute_reply: {secs:.3} s");
+    steps.check(
+        "interrupt during fit completes the cell",
+        running && exec.content["status"] == "ok",
+        &exec.content,
+    );
+    let (_, iopub) = kernel.execute_within(
+        "(history.interrupted, evaluate(&mlp, &data, 256).unwrap().accuracy > 0.5)",
+        CELL_TIMEOUT,
+    );
+    steps.check(
+        "after the interrupt, history says so and the model is trained",
+        result_text(&iopub).as_deref() == Some("(true, true)"),
+        types(&iopub),
     );
 }
 
@@ -237,33 +295,12 @@ while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
 }
 println!("stopped cleanly");
 "#;
-    let id = kernel.send(
-        &kernel.shell,
-        "execute_request",
-        json!({ "code": code, "silent": false, "store_history": true }),
-    );
-    // Wait until the loop runs (its first line arrives), then interrupt.
-    let deadline = Instant::now() + CELL_TIMEOUT;
-    let mut running = false;
-    while Instant::now() < deadline && !running {
-        if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
-            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
-                break; // finished without running (e.g. a compile error)
-            }
-            running = m.parent["msg_id"] == id && m.content["text"].as_str() == Some("polling\n");
-        }
-    }
-    let sent = Instant::now();
-    let reply = kernel.control("interrupt_request", json!({}));
-    let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
-    eprintln!(
-        "time  interrupt -> execute_reply: {:.3} s",
-        sent.elapsed().as_secs_f64()
-    );
+    let (running, exec, secs) = run_then_interrupt(kernel, code, |t| t == "polling\n");
+    eprintln!("time  interrupt -> execute_reply: {secs:.3} s");
     steps.check(
         "cooperative interrupt completes the cell",
-        running && reply.content["status"] == "ok" && exec.content["status"] == "ok",
-        (&reply.content, &exec.content),
+        running && exec.content["status"] == "ok",
+        &exec.content,
     );
     let (_, iopub) = kernel.execute_within("kept + 1", CELL_TIMEOUT);
     steps.check(
@@ -278,28 +315,9 @@ println!("stopped cleanly");
 fn interrupt_escalates_and_names_lost_variables(kernel: &Kernel, steps: &mut Steps) {
     kernel.execute(":interrupt_grace 1");
     kernel.execute_within("let doomed = 5u8;", CELL_TIMEOUT);
-    let id = kernel.send(
-        &kernel.shell,
-        "execute_request",
-        json!({ "code": "println!(\"spinning\");\nloop { std::thread::sleep(std::time::Duration::from_millis(5)); }", "silent": false }),
-    );
-    let deadline = Instant::now() + CELL_TIMEOUT;
-    let mut running = false;
-    while Instant::now() < deadline && !running {
-        if let Some(m) = kernel.recv_on(&kernel.iopub, Duration::from_millis(200)) {
-            if m.parent["msg_id"] == id && m.content["execution_state"] == "idle" {
-                break;
-            }
-            running = m.parent["msg_id"] == id && m.content["text"].as_str() == Some("spinning\n");
-        }
-    }
-    let sent = Instant::now();
-    kernel.control("interrupt_request", json!({}));
-    let exec = kernel.reply_within(&kernel.shell, &id, CELL_TIMEOUT);
-    eprintln!(
-        "time  interrupt (escalated) -> execute_reply: {:.3} s",
-        sent.elapsed().as_secs_f64()
-    );
+    let code = "println!(\"spinning\");\nloop { std::thread::sleep(std::time::Duration::from_millis(5)); }";
+    let (running, exec, secs) = run_then_interrupt(kernel, code, |t| t == "spinning\n");
+    eprintln!("time  interrupt (escalated) -> execute_reply: {secs:.3} s");
     let evalue = exec.content["evalue"].as_str().unwrap_or("");
     steps.check(
         "escalated interrupt names lost variables",
