@@ -86,3 +86,16 @@ fn a_display_is_drawn_as_text() {
     p.exp_string("shown in the terminal").unwrap();
     p.exp_string(">> ").unwrap();
 }
+
+#[test]
+fn a_help_cell_prints_the_docs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path());
+    p.send_line("?print").unwrap();
+    p.exp_string("print(").expect("the docs of print");
+    p.exp_string(">> ").unwrap();
+    p.send_line("?no_such_thing").unwrap();
+    p.exp_string("no documentation found for `no_such_thing`")
+        .unwrap();
+    p.exp_string(">> ").unwrap();
+}

@@ -76,7 +76,8 @@ impl CommandRegistry {
 
     /// Every command name with its colon, `:help` included, for completion.
     pub fn names(&self) -> Vec<String> {
-        std::iter::once(":help".to_string())
+        [":help".to_string(), ":doc".to_string()]
+            .into_iter()
             .chain(self.commands.iter().map(|c| format!(":{}", c.name)))
             .collect()
     }
@@ -85,6 +86,10 @@ impl CommandRegistry {
     pub fn help_for(&self, name: &str) -> Option<String> {
         if name == "help" {
             return Some(":help [COMMAND]  List the commands, or describe one".into());
+        }
+        if name == "doc" {
+            // Answered before the engine by `engine::execute_cell`, which pages `inspect`.
+            return Some(":doc NAME  Show the documentation of NAME (also `?NAME`)".into());
         }
         self.find(name).map(describe)
     }
@@ -122,6 +127,7 @@ impl CommandRegistry {
             let mut lines = vec![
                 "Commands:".to_string(),
                 format!("  {}", self.help_for("help").unwrap()),
+                format!("  {}", self.help_for("doc").unwrap()),
             ];
             lines.extend(self.commands.iter().map(|c| format!("  {}", describe(c))));
             lines.join("\n")

@@ -48,6 +48,9 @@ pub enum Event {
     },
     /// Clears the cell's output; with `wait`, only when new output arrives.
     ClearOutput { wait: bool },
+    /// Help to show in a pager: Jupyter gets it as the execute_reply's `page` payload
+    /// (a panel beside the notebook), a terminal prints it.
+    Page(Bundle),
 }
 
 impl Event {
@@ -152,6 +155,35 @@ pub fn rust_language_info() -> LanguageInfo {
     }
 }
 
+/// Runs a cell as every front end sees it: a help cell (`?name` or `:doc name`) shows the
+/// engine's documentation for `name` as a [`Event::Page`]; anything else goes to
+/// [`Engine::execute`]. (IPython's trailing `name?` is not offered: in Rust it is the `?`
+/// operator.)
+pub fn execute_cell(engine: &dyn Engine, code: &str, sink: &mut dyn FnMut(Event)) {
+    let Some(topic) = help_topic(code) else {
+        return engine.execute(code, sink);
+    };
+    match engine.inspect(topic, topic.chars().count(), 0) {
+        Some(bundle) => sink(Event::Page(bundle)),
+        None => sink(Event::Error {
+            ename: "NoHelp".into(),
+            evalue: format!("no documentation found for `{topic}`"),
+            traceback: Vec::new(),
+        }),
+    }
+}
+
+/// The name a help cell asks about: `?name` or `:doc name`, one word (a path is fine).
+fn help_topic(code: &str) -> Option<&str> {
+    let code = code.trim();
+    let topic = code
+        .strip_prefix(":doc ")
+        .or_else(|| code.strip_prefix('?'))?
+        .trim();
+    let word = |c: char| c == '_' || c == ':' || c.is_alphanumeric();
+    (!topic.is_empty() && topic.chars().all(word)).then_some(topic)
+}
+
 /// Converts a char position to a byte offset in `s`, clamped to its length.
 pub fn char_to_byte(s: &str, chars: usize) -> usize {
     s.char_indices().nth(chars).map_or(s.len(), |(i, _)| i)
@@ -168,4 +200,23 @@ pub fn word_at(code: &str, cursor: usize) -> Option<std::ops::Range<usize>> {
         .map_or(0, |(i, c)| i + c.len_utf8());
     let end = code[at..].find(|c| !is_word(c)).map_or(code.len(), |i| at + i);
     (start <= end).then_some(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_cells_name_one_topic() {
+        assert_eq!(help_topic("?Cnn"), Some("Cnn"));
+        assert_eq!(
+            help_topic("  ? ferrolab::data::digits \n"),
+            Some("ferrolab::data::digits")
+        );
+        assert_eq!(help_topic(":doc fit"), Some("fit"));
+        assert_eq!(help_topic("x?"), None, "the ? operator stays Rust");
+        assert_eq!(help_topic("?"), None);
+        assert_eq!(help_topic("?a + b"), None);
+        assert_eq!(help_topic(":docs"), None);
+    }
 }

@@ -16,7 +16,7 @@ use super::wire::{Message, Signer, WireError, PROTOCOL_VERSION};
 use crate::engine::{Completeness, Engine, Event};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard};
@@ -313,7 +313,8 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
     }
     let mut error = None;
     let mut output = None;
-    kernel.engine.execute(&req.code, &mut |event| {
+    let mut payload = Vec::new();
+    crate::engine::execute_cell(kernel.engine.as_ref(), &req.code, &mut |event| {
         let publish = |msg_type: &str, content: Value| {
             if !silent {
                 kernel.publish(msg, msg_type, content);
@@ -365,6 +366,7 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
                 error = Some(content);
             }
             Event::ClearOutput { wait } => publish("clear_output", to_value(ClearOutput { wait })),
+            Event::Page(bundle) => payload.push(json!({ "source": "page", "data": bundle, "start": 0 })),
         }
     });
     if store {
@@ -375,7 +377,7 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
         execution_count: count,
         error,
         user_expressions: Map::new(),
-        payload: Vec::new(),
+        payload,
     }
 }
 

@@ -52,7 +52,7 @@ pub fn run(engine: Arc<dyn Engine>, banner: Banner) -> anyhow::Result<()> {
                 // Append now, so history survives a crash or a killed terminal.
                 let _ = editor.append_history(&history);
                 running.store(true, Ordering::SeqCst);
-                engine.execute(&cell, &mut |event| renderer.event(event));
+                crate::engine::execute_cell(engine.as_ref(), &cell, &mut |event| renderer.event(event));
                 running.store(false, Ordering::SeqCst);
                 renderer.break_live();
             }

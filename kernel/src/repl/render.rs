@@ -50,7 +50,7 @@ impl<W: Write> Renderer<W> {
                     text
                 }
             }
-            Event::Result(bundle) => {
+            Event::Result(bundle) | Event::Page(bundle) => {
                 self.last_display = None;
                 let mut text = self.bundle_text(&bundle);
                 if !text.ends_with('\n') {

@@ -2,8 +2,8 @@
 
 Run through `cargo test -p ferrolab-kernel --test jupyter_kernel_test` (kernel/tests/
 jupyter_kernel_test.rs builds the binary, writes a temporary kernelspec and runs this
-module in the project's test venv). Every attribute the mock language can satisfy is set; the
-pager test stays skipped because execute replies carry no payloads yet.
+module in the project's test venv). Every attribute is set, the pager
+included (`?print` pages the mock's docs for `print`).
 """
 
 import unittest
@@ -45,6 +45,8 @@ class FerrolabKernelTests(jupyter_kernel_test.KernelTests):
     code_history_pattern = "6?7"
 
     code_inspect_sample = "print"
+
+    code_page_something = "?print"
 
     code_clear_output = ":clear"
 

@@ -2,7 +2,7 @@
 
 Run through `cargo test -p ferrolab-kernel --test jupyter_kernel_test` (it writes a
 temporary kernelspec and runs this module in the project's test venv). Every attribute is set with
-Rust samples except the pager (execute replies carry no payloads). The first cell
+Rust samples, the pager included (`?Cnn` pages the library's docs for the book's CNN). The first cell
 runs in setUpClass with a long timeout, since the suite's own limit is 15 s a cell
 and the engine starts in the background.
 """
@@ -58,6 +58,8 @@ class FerrolabRustKernelTests(jupyter_kernel_test.KernelTests):
     code_history_pattern = "6?7"
 
     code_inspect_sample = "Vec"
+
+    code_page_something = "?Cnn"
 
     code_clear_output = ":clear_output"
 
