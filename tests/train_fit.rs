@@ -186,6 +186,54 @@ fn live_curves_open_one_display_and_update_it_to_the_final_state() {
 }
 
 #[test]
+fn text_progress_shows_a_batch_bar_that_ends_at_the_last_batch() {
+    use ferrolab::display::{mime, Progress};
+    let data = split();
+    let (_, mut model) = mlp(10);
+    let cfg = quiet().epochs(2).batch_size(64);
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let (history, out) = capture(|| {
+        let mut text = TextProgress::to(Box::new(Shared(lines.clone()))).with_bar(true);
+        fit_with(&mut model, &data.train, &cfg, &mut [], &mut text).unwrap()
+    });
+    let markers: Vec<_> = out.lines().filter_map(parse_marker).collect();
+    assert!(markers.len() >= 2, "{out}");
+    assert!(!markers[0].update && markers[1..].iter().all(|m| m.update && m.id == markers[0].id));
+    let bars: Vec<Progress> = markers
+        .iter()
+        .map(|m| serde_json::from_str(m.data.get(mime::PROGRESS).unwrap()).unwrap())
+        .collect();
+    let batches = data.train.len().div_ceil(64) as u64;
+    assert_eq!(
+        (bars[0].label.as_str(), bars[0].done, bars[0].total),
+        ("epoch 1/2", 1, batches)
+    );
+    let last = bars.last().unwrap();
+    assert_eq!(
+        (last.label.as_str(), last.done, last.total),
+        ("epoch 2/2", batches, batches)
+    );
+    assert!(last.message.contains("loss"), "{}", last.message);
+    // The epoch lines still go to the text sink, the bar only to displays.
+    let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("epoch ")).count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(history.epochs(), 2);
+}
+
+#[test]
 fn history_plots_as_curves() {
     let data = split();
     let (_, mut model) = mlp(9);

@@ -131,9 +131,10 @@ fn run_repl(engine: &str) -> anyhow::Result<()> {
             let slot = prepared.slot.dir.clone();
             let (built, total) = engine::warmup::progress(&slot);
             let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
-            std::mem::forget(prepared.slot); // the slot's lock lives as long as the process
-                                             // First start on this machine: the library builds for cells. Show it rather than
-                                             // leave a prompt whose first cell would hang for minutes.
+            // The slot's lock lives as long as the process.
+            std::mem::forget(prepared.slot);
+            // First start on this machine: the library builds for cells. Show it rather than
+            // leave a prompt whose first cell would hang for minutes.
             if built * 10 < total * 9 {
                 println!("Building the ferrolab library for Rust cells (once per machine and version)…");
                 engine::warmup::wait_ready(&engine, &slot, false)?;

@@ -35,7 +35,10 @@ fn ctrl_c_during_training_keeps_the_model() {
         "let history = fit(&mut mlp, &data, &FitConfig::default().epochs(100000)).unwrap(); history.epochs()",
     )
     .unwrap();
-    p.exp_regex(r"[Ee]poch 2\b").expect("training runs");
+    p.exp_regex(r"epoch 2/100000: loss").expect("training runs");
+    // The batch progress display is drawn as a bar.
+    p.exp_regex(r"epoch \d+/100000 \[[=> ]{30}\] \d+/57 loss")
+        .expect("a progress bar");
     p.send_control('c').unwrap();
     let before = p.exp_string(">> ").expect("the cell ends after Ctrl-C");
     assert!(!before.contains("lost"), "nothing is lost: {before}");

@@ -18,6 +18,9 @@ pub mod mime {
     pub const PNG: &str = "image/png";
     pub const HTML: &str = "text/html";
     pub const PLAIN: &str = "text/plain";
+    /// A [`Progress`](crate::display::Progress) as JSON, for front ends that draw their own
+    /// bar (the terminal REPL draws it with indicatif).
+    pub const PROGRESS: &str = "application/vnd.ferrolab.progress+json";
 }
 
 /// MIME type → content, in insertion order.

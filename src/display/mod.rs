@@ -11,11 +11,13 @@
 mod bundle;
 mod handle;
 pub mod marker;
+mod progress;
 mod sink;
 
 pub use bundle::{mime, Html, MimeBundle};
 pub use handle::{display, DisplayHandle};
 pub use marker::{parse_marker, split_marker, DisplayMessage, MARKER_PREFIX};
+pub use progress::Progress;
 pub use sink::capture;
 
 /// Something that can show itself as a bundle of MIME renderings.

@@ -1,16 +1,16 @@
 //! Progress observers: how a front end watches training without `fit` knowing the front end.
 //!
 //! `fit` calls an [`Observer`] at the start, after every batch, after every epoch and at
-//! the end. This file offers [`Silent`], [`TextProgress`] (one line per epoch, for logs
-//! and terminals without a bar) and [`LiveCurves`] (a notebook display redrawn at most
-//! once per interval, final state always shown). The terminal progress bar lives in the
-//! `ferrolab` binary, not here.
+//! the end. This file offers [`Silent`], [`TextProgress`] (one line per epoch, plus a
+//! batch progress bar when a front end shows displays) and [`LiveCurves`] (a notebook
+//! display redrawn at most once per interval, final state always shown). The `ferrolab
+//! train` command draws its own terminal bars.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::history::{EpochLogs, History};
-use crate::display::{display, DisplayHandle, Displayable, MimeBundle};
+use crate::display::{display, DisplayHandle, Displayable, MimeBundle, Progress};
 use crate::plot::Curves;
 
 /// The size of a run, known before the first batch.
@@ -53,25 +53,45 @@ pub struct Silent;
 impl Observer for Silent {}
 
 /// One line per epoch, `epoch 2/5: loss=0.3120 accuracy=0.9104 … (4.2 s)`, and one at the end.
+///
+/// Inside a notebook or the REPL it also shows the running epoch as a [`Progress`] display
+/// (batches done, running loss and accuracy), redrawn at most every [`BAR_INTERVAL`].
 pub struct TextProgress {
     out: Box<dyn Write>,
     epochs: usize,
     started: Instant,
+    /// Whether to show the batch progress display.
+    bar: bool,
+    handle: Option<DisplayHandle>,
+    last: Option<Progress>,
 }
 
+/// How often the batch progress display is redrawn at most.
+pub const BAR_INTERVAL: Duration = Duration::from_millis(200);
+
 impl TextProgress {
-    /// Writes to stdout.
+    /// Writes to stdout, with the progress display when running under a ferrolab front end
+    /// (a cell's runtime, where evcxr sets `EVCXR_IS_RUNTIME`); a plain program gets lines only.
     pub fn new() -> Self {
-        Self::to(Box::new(std::io::stdout()))
+        Self::to(Box::new(std::io::stdout())).with_bar(std::env::var_os("EVCXR_IS_RUNTIME").is_some())
     }
 
-    /// Writes to any sink (a file, a buffer in tests).
+    /// Writes to any sink (a file, a buffer in tests), without the progress display.
     pub fn to(out: Box<dyn Write>) -> Self {
         TextProgress {
             out,
             epochs: 0,
             started: Instant::now(),
+            bar: false,
+            handle: None,
+            last: None,
         }
+    }
+
+    /// Shows (or not) the batch progress display.
+    pub fn with_bar(mut self, bar: bool) -> Self {
+        self.bar = bar;
+        self
     }
 
     fn line(&mut self, text: &str) {
@@ -91,6 +111,27 @@ impl Observer for TextProgress {
     fn on_train_begin(&mut self, plan: &Plan) {
         self.epochs = plan.epochs;
         self.started = Instant::now();
+        self.handle = None;
+        self.last = None;
+    }
+
+    fn on_batch_end(&mut self, p: &BatchProgress) {
+        if !self.bar {
+            return;
+        }
+        let progress = Progress {
+            label: format!("epoch {}/{}", p.epoch, p.epochs),
+            done: p.batch as u64,
+            total: p.batches as u64,
+            message: format!("loss {:.4} accuracy {:.4}", p.loss, p.accuracy),
+        };
+        match &mut self.handle {
+            None => self.handle = Some(display(&progress)),
+            Some(h) => {
+                h.update_throttled(&progress, BAR_INTERVAL);
+            }
+        }
+        self.last = Some(progress);
     }
 
     fn on_epoch_end(&mut self, logs: &EpochLogs, _history: &History) {
@@ -106,6 +147,10 @@ impl Observer for TextProgress {
     }
 
     fn on_train_end(&mut self, history: &History) {
+        // The bar ends showing where training stopped, even if that update was throttled.
+        if let (Some(h), Some(last)) = (&mut self.handle, &self.last) {
+            h.finish(last);
+        }
         if history.interrupted {
             let text = format!(
                 "interrupted in epoch {}; the model keeps the weights of the last batch",

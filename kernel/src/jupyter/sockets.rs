@@ -3,16 +3,18 @@
 //!
 //! Shell and control each have a thread (so an interrupt or shutdown on control
 //! is answered while a cell runs on shell); IOPub has a thread fed by a channel,
-//! so messages from both keep one order; heartbeat echoes on its own thread.
+//! so messages from both keep one order, and it welcomes each new subscriber
+//! (`iopub_welcome`, an XPUB socket); heartbeat echoes on its own thread.
 //! SIGINT interrupts the engine instead of killing the kernel. The stdin
 //! socket is bound (clients expect it) but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
 use super::handlers::{dispatch, Channel, Kernel, Outgoing};
 use super::history::History;
-use super::wire::Signer;
+use super::wire::{Message, Signer};
 use crate::engine::Engine;
 use anyhow::{Context, Result};
+use serde_json::json;
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -38,26 +40,40 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let shell = bind(zmq::ROUTER, info.shell_port)?;
     let control = bind(zmq::ROUTER, info.control_port)?;
     let stdin = bind(zmq::ROUTER, info.stdin_port)?;
-    let iopub = bind(zmq::PUB, info.iopub_port)?;
+    let iopub = bind(zmq::XPUB, info.iopub_port)?;
+    // Pass every subscription up, not just the first per topic: each client gets a welcome.
+    iopub.set_xpub_verbose(true)?;
     let heartbeat = bind(zmq::REP, info.hb_port)?;
 
     let signer = Signer::new(&info.key);
     let (tx, rx) = mpsc::channel();
     let kernel = Arc::new(Kernel::new(engine, signer.clone(), tx.clone(), History::open()));
 
-    let iopub_thread = thread::Builder::new().name("iopub".into()).spawn(move || {
+    // Messages to publish come from several threads through `rx`; a forwarder hands them
+    // (encoded) to the IOPub thread over an inproc pair, so that thread can wait on new
+    // messages and on new subscribers at once. Each zmq socket stays on one thread.
+    let endpoint = "inproc://iopub-outgoing";
+    let queue_in = ctx.socket(zmq::PAIR)?;
+    queue_in.bind(endpoint)?;
+    let queue_out = ctx.socket(zmq::PAIR)?;
+    queue_out.connect(endpoint)?;
+    let forward_signer = signer.clone();
+    let forwarder = thread::Builder::new().name("iopub-queue".into()).spawn(move || {
         for outgoing in rx {
-            match outgoing {
-                Outgoing::Publish(msg) => {
-                    if let Err(e) = iopub.send_multipart(msg.encode(&signer), 0) {
-                        eprintln!("ferrolab kernel: iopub send failed: {e}");
-                    }
-                }
-                Outgoing::Stop => break,
+            let frames = match outgoing {
+                Outgoing::Publish(msg) => msg.encode(&forward_signer),
+                Outgoing::Stop => vec![Vec::new()], // one empty frame: stop
+            };
+            let stop = frames == [Vec::<u8>::new()];
+            if queue_out.send_multipart(frames, 0).is_err() || stop {
+                break;
             }
         }
     })?;
-
+    let session = kernel.session.clone();
+    let iopub_thread = thread::Builder::new()
+        .name("iopub".into())
+        .spawn(move || publish_loop(&iopub, &queue_in, &signer, &session))?;
     let mut workers = Vec::new();
     for (name, socket, channel) in [
         ("shell", shell, Channel::Shell),
@@ -92,9 +108,52 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
         }
     }
     let _ = tx.send(Outgoing::Stop);
+    let _ = forwarder.join();
     let _ = iopub_thread.join();
     drop(stdin);
     Ok(())
+}
+
+/// Publishes what arrives on `queue` until the stop frame, and welcomes every new
+/// subscriber with an `iopub_welcome` (JEP 65): a client then knows its subscription is
+/// live at once, instead of waiting for output that a late subscription would miss.
+fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, session: &str) {
+    loop {
+        let mut items = [queue.as_poll_item(zmq::POLLIN), iopub.as_poll_item(zmq::POLLIN)];
+        if let Err(e) = zmq::poll(&mut items, -1) {
+            eprintln!("ferrolab kernel: poll on iopub failed: {e}");
+            continue;
+        }
+        let (queued, subscribed) = (items[0].is_readable(), items[1].is_readable());
+        // Subscription frames: 1 then the topic (0 then the topic is an unsubscription).
+        while subscribed {
+            let Ok(frame) = iopub.recv_bytes(zmq::DONTWAIT) else {
+                break;
+            };
+            if let Some((1, topic)) = frame.split_first() {
+                let topic = String::from_utf8_lossy(topic);
+                let welcome = json!({ "subscription": topic });
+                let mut msg = Message::unsolicited("iopub_welcome", welcome, session);
+                msg.ids = vec![topic.as_bytes().to_vec()];
+                send(iopub, msg.encode(signer));
+            }
+        }
+        while queued {
+            let Ok(frames) = queue.recv_multipart(zmq::DONTWAIT) else {
+                break;
+            };
+            if frames == [Vec::<u8>::new()] {
+                return;
+            }
+            send(iopub, frames);
+        }
+    }
+}
+
+fn send(iopub: &zmq::Socket, frames: Vec<Vec<u8>>) {
+    if let Err(e) = iopub.send_multipart(frames, 0) {
+        eprintln!("ferrolab kernel: iopub send failed: {e}");
+    }
 }
 
 /// Receives and dispatches requests on a ROUTER socket until shutdown.

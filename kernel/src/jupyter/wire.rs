@@ -131,8 +131,17 @@ impl Message {
     pub fn child(parent: &Message, msg_type: &str, content: Value, session: &str) -> Self {
         Self {
             ids: parent.ids.clone(),
-            header: Header::new(msg_type, session),
             parent_header: serde_json::to_value(&parent.header).unwrap_or_default(),
+            ..Self::unsolicited(msg_type, content, session)
+        }
+    }
+
+    /// A message the kernel sends on its own (no parent), e.g. `iopub_welcome`.
+    pub fn unsolicited(msg_type: &str, content: Value, session: &str) -> Self {
+        Self {
+            ids: Vec::new(),
+            header: Header::new(msg_type, session),
+            parent_header: Value::Object(Map::new()),
             metadata: Map::new(),
             content,
             buffers: Vec::new(),

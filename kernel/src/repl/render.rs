@@ -3,10 +3,14 @@
 //! in place, errors in red.
 //!
 //! Colour is off when stdout is not a terminal or `NO_COLOR` is set. In-place redraw needs a
-//! terminal too; elsewhere an update is printed again below.
+//! terminal too; elsewhere an update is printed again below. A progress display (the
+//! library's `Progress`, e.g. `fit`'s batch bar) becomes an indicatif bar at the bottom of
+//! the terminal, with the cell's other output printed above it; without a terminal only its
+//! first state is printed.
 
 use crate::engine::{Bundle, Event};
 use base64::Engine as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -18,13 +22,31 @@ pub struct Renderer<W: Write> {
     saved: usize,
     /// The display printed last, and how many lines it took: only it can be redrawn in place.
     last_display: Option<(String, usize)>,
+    /// Draw progress displays as indicatif bars (stdout is a terminal).
+    bars: bool,
+    /// The progress display shown as a bar, by display id.
+    bar: Option<(String, ProgressBar)>,
+}
+
+/// The MIME type of the library's progress displays (`ferrolab::display::mime::PROGRESS`).
+const PROGRESS: &str = "application/vnd.ferrolab.progress+json";
+
+/// What a progress display carries (the library's `Progress`, as JSON).
+#[derive(serde::Deserialize)]
+struct Progress {
+    label: String,
+    done: u64,
+    total: u64,
+    message: String,
 }
 
 impl Renderer<std::io::Stdout> {
     pub fn stdout(images_dir: PathBuf) -> Self {
         let tty = std::io::stdout().is_terminal();
         let colour = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Renderer::new(std::io::stdout(), colour, tty, images_dir)
+        let mut renderer = Renderer::new(std::io::stdout(), colour, tty, images_dir);
+        renderer.bars = tty;
+        renderer
     }
 }
 
@@ -37,10 +59,16 @@ impl<W: Write> Renderer<W> {
             images_dir,
             saved: 0,
             last_display: None,
+            bars: false,
+            bar: None,
         }
     }
 
     pub fn event(&mut self, event: Event) {
+        let event = match self.progress(event) {
+            Some(event) => event,
+            None => return,
+        };
         let shown = match event {
             Event::Stream { name, text } => {
                 self.last_display = None;
@@ -98,8 +126,69 @@ impl<W: Write> Renderer<W> {
             }
             Event::ClearOutput { .. } => String::new(),
         };
-        let _ = self.out.write_all(shown.as_bytes());
-        let _ = self.out.flush();
+        // Output goes above the bar: indicatif clears it, we print, it redraws.
+        let bar = self.bar.as_ref().map(|(_, bar)| bar.clone());
+        let mut write = || {
+            let _ = self.out.write_all(shown.as_bytes());
+            let _ = self.out.flush();
+        };
+        match bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// Takes care of progress displays; hands back every other event.
+    ///
+    /// With bars on, a progress display opens or moves the indicatif bar. Without, its
+    /// first state prints as text and later updates are dropped (a log would fill up).
+    fn progress(&mut self, event: Event) -> Option<Event> {
+        let (id, bundle, update) = match &event {
+            Event::Display { id: Some(id), bundle } => (id, bundle, false),
+            Event::UpdateDisplay { id, bundle } => (id, bundle, true),
+            _ => return Some(event),
+        };
+        let Some(progress) = bundle
+            .get(PROGRESS)
+            .and_then(|v| v.as_str())
+            .and_then(|json| serde_json::from_str::<Progress>(json).ok())
+        else {
+            return Some(event);
+        };
+        if !self.bars {
+            return (!update).then_some(event);
+        }
+        let bar = match &self.bar {
+            Some((shown, bar)) if shown == id => bar.clone(),
+            _ => {
+                self.finish_bar();
+                let bar = ProgressBar::with_draw_target(Some(progress.total), ProgressDrawTarget::stdout());
+                let template = if self.colour {
+                    "{prefix} [{bar:30.cyan/blue}] {pos}/{len} {msg}"
+                } else {
+                    "{prefix} [{bar:30}] {pos}/{len} {msg}"
+                };
+                let style = ProgressStyle::with_template(template)
+                    .expect("a valid template")
+                    .progress_chars("=> ");
+                bar.set_style(style);
+                self.bar = Some((id.clone(), bar.clone()));
+                bar
+            }
+        };
+        self.last_display = None;
+        bar.set_prefix(progress.label);
+        bar.set_length(progress.total);
+        bar.set_position(progress.done);
+        bar.set_message(progress.message);
+        None
+    }
+
+    /// Leaves the bar drawn in its last state; later output goes below it.
+    fn finish_bar(&mut self) {
+        if let Some((_, bar)) = self.bar.take() {
+            bar.abandon();
+        }
     }
 
     /// The terminal form of a bundle: its `text/plain`, plus the path of each image saved.
@@ -153,9 +242,11 @@ impl<W: Write> Renderer<W> {
         }
     }
 
-    /// Forgets the last display so nothing printed from outside is overwritten.
+    /// Forgets the last display so nothing printed from outside is overwritten, and ends
+    /// the progress bar (at the end of a cell).
     pub fn break_live(&mut self) {
         self.last_display = None;
+        self.finish_bar();
     }
 }
 
@@ -215,6 +306,29 @@ mod tests {
             !out.contains("\x1b["),
             "a display with text after it is not redrawn: {out:?}"
         );
+    }
+
+    #[test]
+    fn without_a_terminal_a_progress_bar_prints_its_first_state_only() {
+        let progress = |done: u64| {
+            let mut bundle = plain(format!("epoch 1/1 [bar] {done}/4"));
+            let json = format!(r#"{{"label":"epoch 1/1","done":{done},"total":4,"message":""}}"#);
+            bundle.insert(PROGRESS.into(), json.into());
+            bundle
+        };
+        let events = vec![
+            Event::Display {
+                id: Some("p".into()),
+                bundle: progress(1),
+            },
+            Event::stdout("epoch 1/1: loss=0.1\n"),
+            Event::UpdateDisplay {
+                id: "p".into(),
+                bundle: progress(4),
+            },
+        ];
+        let (text, _dir) = render(events, false);
+        assert_eq!(text, "epoch 1/1 [bar] 1/4\nepoch 1/1: loss=0.1\n");
     }
 
     #[test]
