@@ -1,7 +1,7 @@
 //! The REPL with Rust cells (the evcxr engine and the library), driven through a
-//! pseudo-terminal: values, a multi-line `fn`, a plot as text art with its file saved, Ctrl-D.
-//! (Ctrl-C during a training cell is not driven here yet: in a pty the cell did not return.) One session runs every step, because each
-//! start costs seconds (and the first on a machine builds the library for cells: minutes).
+//! pseudo-terminal: values, a multi-line `fn`, a plot as text art with its file saved, the
+//! engine's notes kept off the screen, Ctrl-D (Ctrl-C during training: `repl_interrupt.rs`).
+//! One session runs every step, because each start costs seconds (and the first on a machine builds the library for cells: minutes).
 
 use rexpect::session::{spawn_command, PtySession};
 use std::process::Command;
@@ -37,7 +37,16 @@ fn rust_cells_in_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = start(dir.path());
 
-    cell(&mut p, "40 + 2", "42");
+    let first = cell(&mut p, "40 + 2", "42");
+    // The engine's start-up notes go to the session's log, not over the prompt.
+    assert!(!first.contains("context ready"), "{first}");
+    let log = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|session| session.unwrap().path().join("engine.log"))
+        .find(|log| log.exists())
+        .expect("engine.log in the session folder");
+    let notes = std::fs::read_to_string(&log).unwrap();
+    assert!(notes.contains("evcxr context ready"), "{notes}");
 
     // An open brace keeps the editor reading until it closes.
     p.send_line("fn double(x: i32) -> i32 {").unwrap();

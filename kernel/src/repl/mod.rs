@@ -25,7 +25,9 @@ pub struct Banner {
 }
 
 pub fn run(engine: Arc<dyn Engine>, banner: Banner) -> anyhow::Result<()> {
-    let mut renderer = Renderer::stdout(session_dir());
+    let session = session_dir();
+    keep_stderr_off_the_screen(&session)?;
+    let mut renderer = Renderer::stdout(session);
     print_banner(&renderer, &banner);
     let running = Arc::new(AtomicBool::new(false));
     forward_interrupts(engine.clone(), running.clone())?;
@@ -88,6 +90,22 @@ fn forward_interrupts(engine: Arc<dyn Engine>, running: Arc<AtomicBool>) -> anyh
             }
         }
     });
+    Ok(())
+}
+
+/// Sends this process's stderr to `engine.log` in the session folder.
+///
+/// The engine's start-up notes, and cargo's `Compiling …` lines when the library rebuilds
+/// for cells (cargo inherits stderr from evcxr), would otherwise land on top of the prompt.
+/// What a learner must see arrives as engine events and is printed on stdout.
+fn keep_stderr_off_the_screen(session: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    std::fs::create_dir_all(session)?;
+    let log = std::fs::File::create(session.join("engine.log"))?;
+    // SAFETY: dup2 on two open descriptors; fd 2 now refers to the log file.
+    if unsafe { libc::dup2(log.as_raw_fd(), 2) } < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
     Ok(())
 }
 
