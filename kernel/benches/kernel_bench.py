@@ -2,12 +2,16 @@
 """Kernel latency benchmark: ferrolab beside evcxr_jupyter and ipykernel, in one run.
 
 Not a test: it prints a table. Every kernel is driven through jupyter_client the
-same way: start -> kernel_info, a `:` command round trip (ipykernel: `1+1`, its
-cheapest cell), warm `1+1`, the first library cell (ferrolab only), interrupt ->
-idle during a running loop, and the resident memory of the kernel and its
-children. Kernels that are not installed are skipped and say so.
+same way: start -> kernel_info reply (a kernel_info request sent as soon as the
+channels are up, as `wait_for_ready` does, without its fixed 0.2 s IOPub flush, which
+is shown as its own row), a `:` command round trip (ipykernel: `1+1`, its cheapest
+cell), the first library cell from launch (ferrolab; evcxr with --evcxr-library,
+which adds the library with `:dep` as an evcxr user would), warm `1+1`, interrupt ->
+idle during training (ferrolab: the library's `fit`; the others: a loop), and the
+resident memory of the kernel and its children. Kernels that are not installed are
+skipped and say so.
 
-    python kernel/benches/kernel_bench.py [--ferrolab PATH] [--evcxr PATH] [--repeat N]
+    python kernel/benches/kernel_bench.py [--ferrolab PATH] [--evcxr PATH] [--evcxr-library] [--repeat N]
 
 Needs jupyter_client (and ipykernel for the Python column). Run `ferrolab warmup`
 first, or the first library cell includes the one-time library build. The machine
@@ -22,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from queue import Empty
 
 from jupyter_client.manager import KernelManager
 
@@ -31,16 +36,13 @@ LIBRARY_CELL = (
     "cnn.summary().total_params()"
 )
 
-# A loop that stops at SIGINT, as the library's training loop does with its cancel
-# flag (a stand-in until `fit` is available on this branch).
-FERROLAB_LOOP = r"""
-static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-extern "C" fn on_sigint(_: i32) { STOP.store(true, std::sync::atomic::Ordering::SeqCst); }
-unsafe extern "C" { fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize; }
-unsafe { signal(2, on_sigint); }
-println!("running");
-while !STOP.load(std::sync::atomic::Ordering::SeqCst) { std::thread::sleep(std::time::Duration::from_millis(5)); }
-"""
+# Training that the interrupt stops at the next batch; the model lives in an earlier cell.
+FERROLAB_SETUP = (
+    "let data = ferrolab::data::digits();\n"
+    "let mut mlp = Mlp::<f32, Cpu>::new(&Cpu::seed_from_u64(0), 64, 32, 10);"
+)
+FERROLAB_LOOP = "fit(&mut mlp, &data, &FitConfig::default().epochs(1_000_000)).unwrap();"
+LIBRARY_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 EVCXR_LOOP = 'println!("running");\nloop { std::thread::sleep(std::time::Duration::from_millis(5)); }'
 PYTHON_LOOP = 'import time\nprint("running", flush=True)\nwhile True: time.sleep(0.005)'
 
@@ -92,12 +94,12 @@ def run_cell(kc, code, timeout=900):
     return time.perf_counter() - start, reply["content"]
 
 
-def interrupt_to_idle(km, kc, code):
+def interrupt_to_idle(km, kc, code, marker):
     msg_id = kc.execute(code)
     deadline = time.time() + 300
     while time.time() < deadline:  # wait until the loop runs
         msg = kc.get_iopub_msg(timeout=300)
-        if msg["parent_header"].get("msg_id") == msg_id and "running" in msg["content"].get("text", ""):
+        if msg["parent_header"].get("msg_id") == msg_id and marker in msg["content"].get("text", ""):
             break
     start = time.perf_counter()
     km.interrupt_kernel()
@@ -111,8 +113,35 @@ def interrupt_to_idle(km, kc, code):
             return time.perf_counter() - start
 
 
-def bench(name, root, command, warm_code, loop_code, library, repeat):
-    row = {"kernel": name}
+def first_kernel_info(kc, deadline=300):
+    """Sends kernel_info until a reply arrives (a request sent before the kernel binds is
+    retried after a second, as jupyter_client does)."""
+    end = time.time() + deadline
+    while time.time() < end:
+        msg_id = kc.kernel_info()
+        try:
+            while True:
+                msg = kc.get_shell_msg(timeout=1)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return
+        except Empty:
+            continue
+    raise RuntimeError("no kernel_info_reply")
+
+
+def start_times(name, root):
+    """(start -> kernel_info reply, start -> wait_for_ready) for a fresh kernel, seconds."""
+    km = KernelManager(kernel_name=name)
+    km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
+    start = time.perf_counter()
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    first_kernel_info(kc)
+    info = time.perf_counter() - start
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
     km = KernelManager(kernel_name=name)
     km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
     start = time.perf_counter()
@@ -120,17 +149,39 @@ def bench(name, root, command, warm_code, loop_code, library, repeat):
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=300)
-    row["start -> kernel_info (s)"] = time.perf_counter() - start
+    ready = time.perf_counter() - start
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    return info, ready
+
+
+def bench(name, root, command, warm_code, setup_code, loop_code, library, repeat):
+    row = {"kernel": name}
+    infos, readies = zip(*(start_times(name, root) for _ in range(3)))
+    row["start -> kernel_info reply (s)"] = statistics.median(infos)
+    row["start -> wait_for_ready (s)"] = statistics.median(readies)
+    km = KernelManager(kernel_name=name)
+    km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
+    start = time.perf_counter()
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=300)
     try:
+        if library:
+            for cell in library:
+                _, content = run_cell(kc, cell)
+            ok = content["status"] == "ok"
+            row["first library cell from launch (s)"] = time.perf_counter() - start if ok else float("nan")
         times = [run_cell(kc, command)[0] for _ in range(repeat)]
         row["command round trip (ms)"] = 1000 * statistics.median(times)
-        if library:
-            secs, content = run_cell(kc, LIBRARY_CELL)
-            row["first library cell (s)"] = secs if content["status"] == "ok" else float("nan")
         run_cell(kc, warm_code)
         times = [run_cell(kc, warm_code)[0] for _ in range(repeat)]
         row["warm 1+1 (ms)"] = 1000 * statistics.median(times)
-        row["interrupt -> idle (s)"] = interrupt_to_idle(km, kc, loop_code)
+        if setup_code:
+            run_cell(kc, setup_code)
+        marker = "epoch 1/" if setup_code else "running"  # fit's first epoch line
+        row["interrupt -> idle (s)"] = interrupt_to_idle(km, kc, loop_code, marker)
         row["RSS (MB)"] = rss_mb(km.provisioner.process.pid)
     finally:
         kc.stop_channels()
@@ -142,35 +193,44 @@ def main():
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "..", "target"))
-    ap.add_argument("--ferrolab", default=os.path.join(target, "debug", "ferrolab"))
+    built = [os.path.join(target, p, "ferrolab") for p in ("release", "debug")]
+    ap.add_argument("--ferrolab", default=next((b for b in built if os.path.exists(b)), built[-1]))
     ap.add_argument("--evcxr", default=shutil.which("evcxr_jupyter"))
+    ap.add_argument("--evcxr-library", action="store_true", help="also time evcxr's first library cell (minutes: it builds the library and dfdx in a fresh dir)")
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
 
     root = tempfile.mkdtemp()
     rows = []
     write_spec(root, "ferrolab", [os.path.abspath(args.ferrolab), "kernel", "-f", "{connection_file}"])
-    rows.append(bench("ferrolab", root, ":version", "1+1", FERROLAB_LOOP, True, args.repeat))
+    print(f"ferrolab: {args.ferrolab}")
+    rows.append(bench("ferrolab", root, ":version", "1+1", FERROLAB_SETUP, FERROLAB_LOOP, [LIBRARY_CELL], args.repeat))
     if args.evcxr:
         write_spec(root, "evcxr", [args.evcxr, "--control_file", "{connection_file}"])
-        rows.append(bench("evcxr", root, ":version", "1+1", EVCXR_LOOP, False, args.repeat))
+        library = None
+        if args.evcxr_library:
+            dep = f':dep ferrolab = {{ path = "{LIBRARY_ROOT}" }}'
+            library = [dep, "use ferrolab::prelude::*;\n" + LIBRARY_CELL]
+        rows.append(bench("evcxr", root, ":version", "1+1", None, EVCXR_LOOP, library, args.repeat))
     else:
         print("evcxr_jupyter not found: skipped (cargo install evcxr_jupyter --version 0.22.0 --locked)")
     try:
         import ipykernel  # noqa: F401
 
         write_spec(root, "ipykernel", [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], language="python")
-        rows.append(bench("ipykernel", root, "1+1", "1+1", PYTHON_LOOP, False, args.repeat))
+        rows.append(bench("ipykernel", root, "1+1", "1+1", None, PYTHON_LOOP, None, args.repeat))
     except ImportError:
         print("ipykernel not installed in this Python: skipped")
     shutil.rmtree(root, ignore_errors=True)
 
-    keys = [k for k in rows[0] if k != "kernel"]
+    keys = []
+    for r in rows:
+        keys += [k for k in r if k != "kernel" and k not in keys]
     print("\n| metric | " + " | ".join(r["kernel"] for r in rows) + " | ratios (ferrolab / other) |")
     print("|---|" + "---|" * len(rows) + "---|")
     for k in keys:
         cells = [f"{r[k]:.3g}" if k in r else "-" for r in rows]
-        ratios = [f"{rows[0][k] / r[k]:.2f}x {r['kernel']}" for r in rows[1:] if k in r and r[k]]
+        ratios = [f"{rows[0][k] / r[k]:.2f}x {r['kernel']}" for r in rows[1:] if k in r and k in rows[0] and r[k]]
         print(f"| {k} | " + " | ".join(cells) + " | " + ", ".join(ratios) + " |")
 
 

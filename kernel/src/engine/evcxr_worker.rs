@@ -140,6 +140,7 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
         }
     };
     *lock(&shared.started_in) = Some(started.elapsed().as_secs_f64());
+    warm_analyzer(&mut ctx);
     let mut cell = 0u64;
     for request in requests {
         match request {
@@ -230,6 +231,21 @@ fn start(
         .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
     eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
     Ok(CommandContext::with_eval_context(ctx))
+}
+
+/// Has rust-analyzer load the library and dfdx now, before the first cell.
+///
+/// evcxr asks rust-analyzer for the type of every `let` in a cell; its first question in a
+/// process loads the whole crate graph, several seconds that would otherwise land on the
+/// learner's first `let model = …`. A completion on a library value asks the same.
+fn warm_analyzer(ctx: &mut CommandContext) {
+    let t0 = Instant::now();
+    let code = "let ferrolab_warm = Cnn::<f32, Cpu>::new(&Cpu::default());\nferrolab_warm.";
+    let _ = ctx.completions(code, code.len());
+    eprintln!(
+        "ferrolab: rust-analyzer ready in {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
 }
 
 /// After a failed start every Rust cell gets the start-up error.
