@@ -54,6 +54,13 @@ fn rust_cells_in_the_terminal() {
     cell(&mut p, "} double(2100)", "4200");
     cell(&mut p, "double(3100)", "6200");
 
+    // A compile error reads like rustc's: code, message, and the span under the culprit.
+    let error = cell(&mut p, "let wrong: u32 = \"text\";", "mismatched types");
+    assert!(error.contains("E0308"), "{error}");
+    p.send_line("wrong_too + 1").unwrap();
+    p.exp_regex(r"\^+").expect("the offending span is underlined");
+    p.exp_string(">> ").unwrap();
+
     p.send_line("ferrolab::display::display(&ferrolab::plot::LineChart::new().line_y(\"y\", &[1.0, 4.0, 9.0, 16.0]));")
         .unwrap();
     let (art, saved) = p
