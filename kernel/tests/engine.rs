@@ -213,6 +213,7 @@ fn real_engine_end_to_end() {
     interrupt_keeps_state(&kernel, &mut steps);
     interrupt_stops_training_and_keeps_the_model(&kernel, &mut steps);
     interrupt_escalates_and_names_lost_variables(&kernel, &mut steps);
+    evcxr_commands_keep_working(&kernel, &mut steps);
 
     assert!(
         steps.failures.is_empty(),
@@ -332,5 +333,50 @@ fn interrupt_escalates_and_names_lost_variables(kernel: &Kernel, steps: &mut Ste
         "runtime usable after restart",
         result_text(&iopub).as_deref() == Some("3"),
         types(&iopub),
+    );
+}
+
+/// evcxr's own commands: `:timing`, `:dep` (a local crate), and `:clear`, after which
+/// the library and its prelude are back.
+fn evcxr_commands_keep_working(kernel: &Kernel, steps: &mut Steps) {
+    kernel.execute_within(":timing", CELL_TIMEOUT);
+    let (_, iopub) = kernel.execute_within("2+3", CELL_TIMEOUT);
+    steps.check(
+        ":timing reports each cell's time",
+        stdout_text(&iopub).contains("Took "),
+        types(&iopub),
+    );
+    kernel.execute_within(":timing", CELL_TIMEOUT);
+
+    let dep = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dep.path().join("src")).unwrap();
+    std::fs::write(
+        dep.path().join("Cargo.toml"),
+        "[package]\nname = \"tinydep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(dep.path().join("src/lib.rs"), "pub fn seven() -> u32 { 7 }\n").unwrap();
+    let line = format!(":dep tinydep = {{ path = {:?} }}", dep.path().to_str().unwrap());
+    let (reply, _) = kernel.execute_within(&line, CELL_TIMEOUT);
+    let (_, iopub) = kernel.execute_within("tinydep::seven() * 6", CELL_TIMEOUT);
+    steps.check(
+        ":dep adds a crate",
+        reply.content["status"] == "ok" && result_text(&iopub).as_deref() == Some("42"),
+        (&reply.content, types(&iopub)),
+    );
+
+    kernel.execute_within("let before_clear = 1u8;", CELL_TIMEOUT);
+    let (reply, _) = kernel.execute_within(":clear", CELL_TIMEOUT);
+    let (gone, _) = kernel.execute_within("before_clear", CELL_TIMEOUT);
+    let (_, iopub) = kernel.execute_within(
+        "Cnn::<f32, Cpu>::new(&Cpu::default()).summary().total_params()",
+        CELL_TIMEOUT,
+    );
+    steps.check(
+        ":clear forgets variables and keeps the library",
+        reply.content["status"] == "ok"
+            && gone.content["status"] == "error"
+            && result_text(&iopub).as_deref() == Some("34826"),
+        (&gone.content, types(&iopub)),
     );
 }

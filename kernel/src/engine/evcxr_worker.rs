@@ -147,6 +147,11 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
             Request::Execute { code, out } => {
                 cell += 1;
                 execute(&mut ctx, &shared, &finish_tx, cell, &code, out);
+                if code.trim() == ":clear" {
+                    if let Err(e) = restore_library(&mut ctx, &library) {
+                        eprintln!("ferrolab: {e}");
+                    }
+                }
             }
             Request::Complete {
                 code,
@@ -217,20 +222,34 @@ fn start(
     }
     // Through evcxr's setting, not cargo's environment, so `:opt` can change it.
     state.set_opt_level(OPT_LEVEL).map_err(|e| e.to_string())?;
+    state
+        .add_dep("ferrolab", &library_dep(library)?)
+        .map_err(|e| e.to_string())?;
+    ctx.eval_with_state(PRELUDE, state)
+        .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
+    eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
+    Ok(CommandContext::with_eval_context(ctx))
+}
+
+/// What every cell has in scope.
+const PRELUDE: &str = "use ferrolab::prelude::*;";
+
+/// The dependency cells see as `ferrolab` (see `setup::write_cells_crate`), as TOML.
+fn library_dep(library: &std::path::Path) -> Result<String, String> {
     let slot = std::env::var_os("EVCXR_TMPDIR").ok_or("EVCXR_TMPDIR is not set")?;
     let cells = super::setup::write_cells_crate(std::path::Path::new(&slot), library)
         .map_err(|e| format!("{e:#}"))?;
     let cells = cells.to_str().ok_or("the build dir's path is not UTF-8")?;
-    state
-        .add_dep(
-            "ferrolab",
-            &format!("{{ package = \"ferrolab-cells\", path = {cells:?} }}"),
-        )
-        .map_err(|e| e.to_string())?;
-    ctx.eval_with_state("use ferrolab::prelude::*;", state)
-        .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
-    eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
-    Ok(CommandContext::with_eval_context(ctx))
+    Ok(format!("{{ package = \"ferrolab-cells\", path = {cells:?} }}"))
+}
+
+/// evcxr's `:clear` forgets dependencies and `use`s too; put the library back.
+fn restore_library(ctx: &mut CommandContext, library: &std::path::Path) -> Result<(), String> {
+    let dep = library_dep(library)?;
+    ctx.execute(&format!(":dep ferrolab = {dep}"))
+        .and_then(|_| ctx.execute(PRELUDE))
+        .map(drop)
+        .map_err(|e| format!("restoring the library after :clear failed: {e}"))
 }
 
 /// Has rust-analyzer load the library and dfdx now, before the first cell.
