@@ -334,3 +334,20 @@ fn ipc_transport() {
     assert_eq!(reply.content["status"], "ok");
     assert_eq!(iopub[2].content["data"]["text/plain"], "42");
 }
+
+#[test]
+fn a_new_iopub_subscriber_is_welcomed() {
+    let kernel = Kernel::start();
+    let endpoint = kernel.iopub.get_last_endpoint().unwrap().unwrap();
+    let ctx = zmq::Context::new();
+    let late = ctx.socket(zmq::SUB).unwrap();
+    late.set_linger(0).unwrap();
+    late.connect(&endpoint).unwrap();
+    late.set_subscribe(b"").unwrap();
+    // Nothing else is published meanwhile, so the first message must be the welcome.
+    let welcome = kernel
+        .recv_on(&late, Duration::from_secs(10))
+        .expect("a message on the new subscription");
+    assert_eq!(welcome.msg_type(), "iopub_welcome");
+    assert_eq!(welcome.content["subscription"], "");
+}

@@ -126,26 +126,24 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
         }
         let (queued, subscribed) = (items[0].is_readable(), items[1].is_readable());
         // Subscription frames: 1 then the topic (0 then the topic is an unsubscription).
-        while subscribed {
-            let Ok(frame) = iopub.recv_bytes(zmq::DONTWAIT) else {
-                break;
-            };
-            if let Some((1, topic)) = frame.split_first() {
-                let topic = String::from_utf8_lossy(topic);
-                let welcome = json!({ "subscription": topic });
-                let mut msg = Message::unsolicited("iopub_welcome", welcome, session);
-                msg.ids = vec![topic.as_bytes().to_vec()];
-                send(iopub, msg.encode(signer));
+        if subscribed {
+            while let Ok(frame) = iopub.recv_bytes(zmq::DONTWAIT) {
+                if let Some((1, topic)) = frame.split_first() {
+                    let topic = String::from_utf8_lossy(topic);
+                    let welcome = json!({ "subscription": topic });
+                    let mut msg = Message::unsolicited("iopub_welcome", welcome, session);
+                    msg.ids = vec![topic.as_bytes().to_vec()];
+                    send(iopub, msg.encode(signer));
+                }
             }
         }
-        while queued {
-            let Ok(frames) = queue.recv_multipart(zmq::DONTWAIT) else {
-                break;
-            };
-            if frames == [Vec::<u8>::new()] {
-                return;
+        if queued {
+            while let Ok(frames) = queue.recv_multipart(zmq::DONTWAIT) {
+                if frames == [Vec::<u8>::new()] {
+                    return;
+                }
+                send(iopub, frames);
             }
-            send(iopub, frames);
         }
     }
 }
