@@ -139,12 +139,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
 /// Asks glibc to serve large buffers from its heap and keep freed ones, instead of mapping
 /// fresh zeroed pages from the OS for every multi-megabyte activation and returning them
 /// after the step. Those page faults were ≈30 % of a CNN step. (PyTorch's CPU allocator
-/// reuses memory too.) A no-op off glibc.
+/// reuses memory too.) glibc refuses (silently) an mmap threshold above 32 MiB, its
+/// `HEAP_MAX_SIZE / 2`, and setting any of these turns its self-tuning threshold off, so an
+/// out-of-range value would leave every buffer above 128 KiB mmapped. A no-op off glibc.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before the benchmark allocates.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
