@@ -15,7 +15,7 @@
 //! the Dense GEMMs are threaded inside `gemm`.
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, take_grad, tensor, values};
+use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -110,13 +110,18 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         .zip(r.par_iter_mut())
         .zip(y.par_chunks_mut(f))
         .for_each(|((row, r), y_row)| {
-            let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
-            let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
-            *r = E::one() / (var + epsilon).sqrt();
-            for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
-                *v = (*v - mean) * *r; // x̂
-                *y = *v * g + b; // y = x̂ ⊙ γ + β
-            }
+            simd(
+                #[inline(always)]
+                || {
+                    let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
+                    let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
+                    *r = E::one() / (var + epsilon).sqrt();
+                    for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
+                        *v = (*v - mean) * *r; // x̂
+                        *y = *v * g + b; // y = x̂ ⊙ γ + β
+                    }
+                },
+            )
         });
     let y: Tensor<S, E, D> = tensor(&x, y, shape);
 
@@ -130,16 +135,21 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                 .zip(dy.par_chunks(f))
                 .zip(x_hat.par_chunks(f).zip(r.par_iter()))
                 .for_each(|((dx_row, dy_row), (xh, &r))| {
-                    // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
-                    let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
-                    for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
-                        mean_g += d * g;
-                        mean_gx += d * g * v;
-                    }
-                    let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
-                    for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
-                        *dx += r * (d * g - mean_g - v * mean_gx);
-                    }
+                    simd(
+                        #[inline(always)]
+                        || {
+                            // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
+                            let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
+                            for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
+                                mean_g += d * g;
+                                mean_gx += d * g * v;
+                            }
+                            let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
+                            for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
+                                *dx += r * (d * g - mean_g - v * mean_gx);
+                            }
+                        },
+                    )
                 });
             let mut dgamma = vec![E::zero(); f];
             let mut dbeta = vec![E::zero(); f];
