@@ -83,8 +83,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
         // dfdx's matmul asks rayon for `current_num_threads()`, so this sizes both.
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
     }
+    // The steps run *on* one of the pool's workers, not on the main thread: every kernel's
+    // parallel loop then starts on a worker that takes part in it, instead of waking the pool
+    // from outside and sleeping until it finishes (a futex round trip per call, ≈10 % of a
+    // 2-thread transformer step, which makes hundreds of such calls).
+    // (`rayon::scope` called from outside the pool runs its closure on a worker.)
+    rayon::scope(|_| run_on_worker(args))
+}
+
+/// [`run`], on a worker of the rayon pool.
+fn run_on_worker(args: BenchArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
-    // Thread-local switch: the models below run on this thread.
+    // Thread-local switch: the models below run on this (worker) thread.
     ferrolab::nn::kernels::set_fast_kernels(!args.generic);
     let path = if args.generic {
         "generic dfdx ops"
