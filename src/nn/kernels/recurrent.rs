@@ -159,15 +159,13 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
             )
         });
 
-    let out_values: Vec<E> = if sequences {
-        hs.chunks((t_len + 1) * h)
-            .flat_map(|seq| seq[h..].iter().copied())
-            .collect()
+    // Every state h_1..h_T, or the last, of each sequence (slices copied whole: memcpy).
+    let kept = if sequences {
+        h..(t_len + 1) * h
     } else {
-        hs.chunks((t_len + 1) * h)
-            .flat_map(|seq| seq[t_len * h..].iter().copied())
-            .collect()
+        t_len * h..(t_len + 1) * h
     };
+    let out_values = gather(&hs, (t_len + 1) * h, kept);
     let (out_seq, out_last): Outputs<E, D> = if sequences {
         (Some(tensor(&x, out_values, (b, t_len, h))), None)
     } else {
@@ -265,10 +263,7 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
             let bt = b * t_len;
             let mut dw = vec![E::zero(); gh * f];
             gemm_strided((gh, bt, f), &mut dw, f, false, &z, (1, gh), &xv, (f, 1), true); // (GH,BT) x (BT,F)
-            let h_prev: Vec<E> = hs
-                .chunks((t_len + 1) * h)
-                .flat_map(|seq| seq[..t_len * h].iter().copied())
-                .collect();
+            let h_prev = gather(&hs, (t_len + 1) * h, 0..t_len * h); // h_0..h_{T−1}
             let mut du = vec![E::zero(); gh * h];
             gemm_strided((gh, bt, h), &mut du, h, false, &z, (1, gh), &h_prev, (h, 1), true); // (GH,BT) x (BT,H)
             let mut db = vec![E::zero(); gh];
@@ -295,4 +290,14 @@ pub(crate) fn recurrent<E: Real, D: Device<E>, T: Tape<E, D>>(
         (_, Some(o)) => RnnResult::Last(o.put_tape(tape)),
         _ => unreachable!(),
     }
+}
+
+/// The `part` of every `seq`-long chunk of `all`, one after the other. Copies whole slices: a
+/// `flat_map(...).collect()` over single elements was ≈4 % of an LSTM step.
+fn gather<E: Copy>(all: &[E], seq: usize, part: std::ops::Range<usize>) -> Vec<E> {
+    let mut out = Vec::with_capacity(all.len() / seq * part.len());
+    for chunk in all.chunks(seq) {
+        out.extend_from_slice(&chunk[part.clone()]);
+    }
+    out
 }
