@@ -296,3 +296,24 @@ fn masked_multi_head_attention_matches_generic_path() {
     assert_close(&fast.1, &generic.1, 1e-10, "MHA weights");
     assert_close(&fast.2, &generic.2, 1e-10, "MHA dx, dW_K");
 }
+
+/// The kernels split work by the pool's size (batch blocks per worker, GEMMs run side by side
+/// with `rayon::join`), so the comparisons above are repeated in pools of one and of three
+/// workers: the split must not change any result. Includes 2×2 max pooling on odd sizes,
+/// whose fast path walks the rows in pairs.
+#[test]
+fn kernels_match_generic_path_on_any_thread_count() {
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            pooling_matches_generic_path();
+            same_both_ways("MaxPool2D<2> 9×11", &MaxPool2D::<2>, (2, 3, 9, 11), &[]);
+            lstm_matches_generic_path();
+            cnn_and_stacked_lstm_match_generic_path();
+            dense_layer_norm_and_encoder_match_generic_path();
+        });
+    }
+}

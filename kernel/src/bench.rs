@@ -83,8 +83,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
         // dfdx's matmul asks rayon for `current_num_threads()`, so this sizes both.
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
     }
+    // The steps run *on* one of the pool's workers, not on the main thread: every kernel's
+    // parallel loop then starts on a worker that takes part in it, instead of waking the pool
+    // from outside and sleeping until it finishes (a futex round trip per call, ≈10 % of a
+    // 2-thread transformer step, which makes hundreds of such calls).
+    // (`rayon::scope` called from outside the pool runs its closure on a worker.)
+    rayon::scope(|_| run_on_worker(args))
+}
+
+/// [`run`], on a worker of the rayon pool.
+fn run_on_worker(args: BenchArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
-    // Thread-local switch: the models below run on this thread.
+    // Thread-local switch: the models below run on this (worker) thread.
     ferrolab::nn::kernels::set_fast_kernels(!args.generic);
     let path = if args.generic {
         "generic dfdx ops"
@@ -139,12 +149,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
 /// Asks glibc to serve large buffers from its heap and keep freed ones, instead of mapping
 /// fresh zeroed pages from the OS for every multi-megabyte activation and returning them
 /// after the step. Those page faults were ≈30 % of a CNN step. (PyTorch's CPU allocator
-/// reuses memory too.) A no-op off glibc.
+/// reuses memory too.) glibc refuses (silently) an mmap threshold above 32 MiB, its
+/// `HEAP_MAX_SIZE / 2`, and setting any of these turns its self-tuning threshold off, so an
+/// out-of-range value would leave every buffer above 128 KiB mmapped. A no-op off glibc.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before the benchmark allocates.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }

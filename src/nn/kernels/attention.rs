@@ -16,7 +16,7 @@
 //! generic path.
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, take_grad, tensor, values};
+use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::attention::WithWeights;
 use crate::nn::{Dyn2, Dyn3, Dyn4, Real};
 use dfdx::prelude::*;
@@ -113,46 +113,52 @@ fn fused<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         .zip(o.par_chunks_mut(lq.batch))
         .enumerate()
         .for_each(|(bi, (p_b, o_b))| {
-            let (q_b, k_b, v_b) = (&qv[bi * lq.batch..], &kv[bi * lk.batch..], &vv[bi * lk.batch..]);
-            let mask_b = mask.as_ref().map(|m| &m[bi * tk..][..tk]);
-            for h in 0..heads {
-                let p_bh = &mut p_b[h * p_blk..][..p_blk];
-                let (q_bh, k_bh, v_bh) = (&q_b[h * lq.head..], &k_b[h * lk.head..], &v_b[h * lk.head..]);
-                gemm_strided(
-                    (tq, d, tk),
-                    p_bh,
-                    tk,
-                    false,
-                    q_bh,
-                    (lq.row, 1),
-                    k_bh,
-                    (1, lk.row),
-                    false,
-                ); // Q Kᵀ
-                for row in p_bh.chunks_mut(tk) {
-                    match mask_b {
-                        Some(m) => row.iter_mut().zip(m).for_each(|(s, &m)| *s = *s * scale + m),
-                        None => row.iter_mut().for_each(|s| *s *= scale),
+            simd(
+                #[inline(always)]
+                || {
+                    let (q_b, k_b, v_b) = (&qv[bi * lq.batch..], &kv[bi * lk.batch..], &vv[bi * lk.batch..]);
+                    let mask_b = mask.as_ref().map(|m| &m[bi * tk..][..tk]);
+                    for h in 0..heads {
+                        let p_bh = &mut p_b[h * p_blk..][..p_blk];
+                        let (q_bh, k_bh, v_bh) =
+                            (&q_b[h * lq.head..], &k_b[h * lk.head..], &v_b[h * lk.head..]);
+                        gemm_strided(
+                            (tq, d, tk),
+                            p_bh,
+                            tk,
+                            false,
+                            q_bh,
+                            (lq.row, 1),
+                            k_bh,
+                            (1, lk.row),
+                            false,
+                        ); // Q Kᵀ
+                        for row in p_bh.chunks_mut(tk) {
+                            match mask_b {
+                                Some(m) => row.iter_mut().zip(m).for_each(|(s, &m)| *s = *s * scale + m),
+                                None => row.iter_mut().for_each(|s| *s *= scale),
+                            }
+                            // softmax with the row max subtracted, so exp never overflows
+                            let max = row.iter().fold(E::neg_infinity(), |a, &s| a.max(s));
+                            row.iter_mut().for_each(|s| *s = (*s - max).k_exp());
+                            let inv = E::one() / row.iter().fold(E::zero(), |a, &s| a + s);
+                            row.iter_mut().for_each(|s| *s *= inv);
+                        }
+                        let o_bh = &mut o_b[h * lq.head..];
+                        gemm_strided(
+                            (tq, tk, d),
+                            o_bh,
+                            lq.row,
+                            false,
+                            p_bh,
+                            (tk, 1),
+                            v_bh,
+                            (lk.row, 1),
+                            false,
+                        ); // P V
                     }
-                    // softmax with the row max subtracted, so exp never overflows
-                    let max = row.iter().fold(E::neg_infinity(), |a, &s| a.max(s));
-                    row.iter_mut().for_each(|s| *s = (*s - max).k_exp());
-                    let inv = E::one() / row.iter().fold(E::zero(), |a, &s| a + s);
-                    row.iter_mut().for_each(|s| *s *= inv);
-                }
-                let o_bh = &mut o_b[h * lq.head..];
-                gemm_strided(
-                    (tq, tk, d),
-                    o_bh,
-                    lq.row,
-                    false,
-                    p_bh,
-                    (tk, 1),
-                    v_bh,
-                    (lk.row, 1),
-                    false,
-                ); // P V
-            }
+                },
+            )
         });
     let out: Tensor<S, E, D> = tensor(&q, o, out_shape);
     let weights: Tensor<Dyn4, E, D> = tensor(&q, p.clone(), (b, heads, tq, tk));
@@ -172,67 +178,73 @@ fn fused<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                 .for_each_init(
                     || vec![E::zero(); p_blk],
                     |ds, (bi, (dq_b, (dk_b, dv_b)))| {
-                        let (q_b, k_b, v_b) =
-                            (&qv[bi * lq.batch..], &kv[bi * lk.batch..], &vv[bi * lk.batch..]);
-                        let do_b = &d_o[bi * lq.batch..];
-                        for h in 0..heads {
-                            let p_bh = &p[(bi * heads + h) * p_blk..][..p_blk];
-                            let (qo, ko) = (h * lq.head, h * lk.head);
-                            let (q_bh, k_bh, v_bh, do_bh) = (&q_b[qo..], &k_b[ko..], &v_b[ko..], &do_b[qo..]);
-                            gemm_strided(
-                                (tk, tq, d),
-                                &mut dv_b[ko..],
-                                lk.row,
-                                false,
-                                p_bh,
-                                (1, tk),
-                                do_bh,
-                                (lq.row, 1),
-                                false,
-                            ); // dV = Pᵀ dO
-                            gemm_strided(
-                                (tq, d, tk),
-                                ds,
-                                tk,
-                                false,
-                                do_bh,
-                                (lq.row, 1),
-                                v_bh,
-                                (1, lk.row),
-                                false,
-                            ); // dP = dO Vᵀ
-                            for (ds_row, p_row) in ds.chunks_mut(tk).zip(p_bh.chunks(tk)) {
-                                let dot = ds_row
-                                    .iter()
-                                    .zip(p_row)
-                                    .fold(E::zero(), |a, (&g, &pv)| a + g * pv);
-                                for (g, &pv) in ds_row.iter_mut().zip(p_row) {
-                                    *g = pv * (*g - dot) * scale; // dS · s, the softmax's backward
+                        simd(
+                            #[inline(always)]
+                            || {
+                                let (q_b, k_b, v_b) =
+                                    (&qv[bi * lq.batch..], &kv[bi * lk.batch..], &vv[bi * lk.batch..]);
+                                let do_b = &d_o[bi * lq.batch..];
+                                for h in 0..heads {
+                                    let p_bh = &p[(bi * heads + h) * p_blk..][..p_blk];
+                                    let (qo, ko) = (h * lq.head, h * lk.head);
+                                    let (q_bh, k_bh, v_bh, do_bh) =
+                                        (&q_b[qo..], &k_b[ko..], &v_b[ko..], &do_b[qo..]);
+                                    gemm_strided(
+                                        (tk, tq, d),
+                                        &mut dv_b[ko..],
+                                        lk.row,
+                                        false,
+                                        p_bh,
+                                        (1, tk),
+                                        do_bh,
+                                        (lq.row, 1),
+                                        false,
+                                    ); // dV = Pᵀ dO
+                                    gemm_strided(
+                                        (tq, d, tk),
+                                        ds,
+                                        tk,
+                                        false,
+                                        do_bh,
+                                        (lq.row, 1),
+                                        v_bh,
+                                        (1, lk.row),
+                                        false,
+                                    ); // dP = dO Vᵀ
+                                    for (ds_row, p_row) in ds.chunks_mut(tk).zip(p_bh.chunks(tk)) {
+                                        let dot = ds_row
+                                            .iter()
+                                            .zip(p_row)
+                                            .fold(E::zero(), |a, (&g, &pv)| a + g * pv);
+                                        for (g, &pv) in ds_row.iter_mut().zip(p_row) {
+                                            *g = pv * (*g - dot) * scale; // dS · s, the softmax's backward
+                                        }
+                                    }
+                                    gemm_strided(
+                                        (tq, tk, d),
+                                        &mut dq_b[qo..],
+                                        lq.row,
+                                        false,
+                                        ds,
+                                        (tk, 1),
+                                        k_bh,
+                                        (lk.row, 1),
+                                        false,
+                                    ); // dQ = dS K s
+                                    gemm_strided(
+                                        (tk, tq, d),
+                                        &mut dk_b[ko..],
+                                        lk.row,
+                                        false,
+                                        ds,
+                                        (1, tk),
+                                        q_bh,
+                                        (lq.row, 1),
+                                        false,
+                                    ); // dK = dSᵀ Q s
                                 }
-                            }
-                            gemm_strided(
-                                (tq, tk, d),
-                                &mut dq_b[qo..],
-                                lq.row,
-                                false,
-                                ds,
-                                (tk, 1),
-                                k_bh,
-                                (lk.row, 1),
-                                false,
-                            ); // dQ = dS K s
-                            gemm_strided(
-                                (tk, tq, d),
-                                &mut dk_b[ko..],
-                                lk.row,
-                                false,
-                                ds,
-                                (1, tk),
-                                q_bh,
-                                (lq.row, 1),
-                                false,
-                            ); // dK = dSᵀ Q s
-                        }
+                            },
+                        )
                     },
                 );
             add_into(grad_mut(grads, &q), &dq);

@@ -143,6 +143,32 @@ pub(crate) fn tensor<S: Shape, S2: Shape, E: Dtype, D: Storage<E>>(
     from_cpu(on_cpu(like).device().tensor_from_vec(data, shape))
 }
 
+/// Runs `f` compiled for AVX2 and FMA when this CPU has them, else as it is.
+///
+/// The crate is built for the baseline x86-64 (SSE2, 4 f32 lanes) so that its binaries run
+/// anywhere; the kernels' element-wise loops (gates, softmax, pooling) then use only half of
+/// an AVX2 register. `f` is inlined into a function compiled with those features, so the
+/// loops written inside it vectorise 8 lanes wide; the `gemm` crate already dispatches at
+/// run time the same way. Results are the same either way (Rust never fuses `a·b + c` on its
+/// own). Call it inside rayon's closures: a closure that runs on another thread is compiled
+/// on its own and does not inherit the features.
+#[inline(always)]
+pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the features `avx2_fma` is compiled for were just detected on this CPU.
+        return unsafe { avx2_fma(f) };
+    }
+    f()
+}
+
+/// `f()`, with AVX2 and FMA enabled for whatever is inlined into it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// `dst = [dst +] a · b` for row-major slices with explicit strides, on the calling thread.
 ///
 /// `a` is `m×k` read as `a[i·a_rs + l·a_cs]`, `b` is `k×n` read as `b[l·b_rs + j·b_cs]`,

@@ -6,7 +6,7 @@
 //! `max` splits it evenly; the two differ only on exact ties, which random data does not
 //! have. Average pooling spreads `dy / k²` over the window. Planes run in parallel on rayon.
 
-use super::{contiguous, cpu_grads, grad_mut, put_grad, take_grad, tensor, values};
+use super::{contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::{pool::Window, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -49,26 +49,30 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
             .zip(argmax.par_chunks_mut(plane_out))
             .zip(xv.par_chunks(plane_in))
             .for_each(|((y_p, a_p), x_p)| {
+                if k == 2 && s == 2 {
+                    return simd(
+                        #[inline(always)]
+                        || max_2x2(x_p, w, y_p, a_p, ow),
+                    );
+                }
                 for i in 0..oh {
                     let (y_row, a_row) = (&mut y_p[i * ow..(i + 1) * ow], &mut a_p[i * ow..(i + 1) * ow]);
-                    // Window offsets in row-major order, each applied to the whole output row at
-                    // once: the outputs are independent, so no long compare chain per window.
-                    for m in 0..k {
-                        for n in 0..k {
-                            let start = (i * s + m) * w + n;
-                            let first = m == 0 && n == 0;
-                            // The window's (m, n) element for every output j: x[start + j·s].
-                            let src = x_p[start..].iter().step_by(s);
-                            for (j, ((y, a), &v)) in
-                                y_row.iter_mut().zip(a_row.iter_mut()).zip(src).enumerate()
-                            {
-                                // Strictly greater: the first maximum wins ties.
-                                if first || v > *y {
-                                    *y = v;
-                                    *a = (start + j * s) as u32;
-                                }
+                    for (j, (y, a)) in y_row.iter_mut().zip(a_row.iter_mut()).enumerate() {
+                        let corner = i * s * w + j * s; // the window's top-left input
+                        let (mut best, mut at) = (x_p[corner], corner);
+                        for m in 0..k {
+                            let row = &x_p[corner + m * w..][..k];
+                            for (n, &v) in row.iter().enumerate() {
+                                // Selects on locals, not branches: on random data a branch here
+                                // is mispredicted half the time. Strictly greater, so the first
+                                // maximum in row-major window order wins ties.
+                                let greater = v > best;
+                                best = if greater { v } else { best };
+                                at = if greater { corner + m * w + n } else { at };
                             }
                         }
+                        *y = best;
+                        *a = at as u32;
                     }
                 }
             });
@@ -110,4 +114,28 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
         });
     }
     y.put_tape(tape)
+}
+
+/// The book's case, 2×2 windows with stride 2, for one plane: each output reads a pair from
+/// two input rows. Walking the rows in pairs of elements leaves no index to bounds-check and
+/// no branch, so it vectorises; the first maximum in row-major window order wins, as above.
+#[inline(always)]
+fn max_2x2<E: Real>(x_p: &[E], w: usize, y_p: &mut [E], a_p: &mut [u32], ow: usize) {
+    let rows = y_p.chunks_exact_mut(ow).zip(a_p.chunks_exact_mut(ow));
+    for (i, (y_row, a_row)) in rows.enumerate() {
+        let top = 2 * i * w; // index of the input row 2i
+        let (r0, r1) = (&x_p[top..][..2 * ow], &x_p[top + w..][..2 * ow]);
+        let windows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+        for (j, ((y, a), (p, q))) in y_row.iter_mut().zip(a_row.iter_mut()).zip(windows).enumerate() {
+            let corner = (top + 2 * j) as u32;
+            let (mut best, mut at) = (p[0], corner);
+            for (v, offset) in [(p[1], 1), (q[0], w as u32), (q[1], w as u32 + 1)] {
+                let greater = v > best;
+                best = if greater { v } else { best };
+                at = if greater { corner + offset } else { at };
+            }
+            *y = best;
+            *a = at;
+        }
+    }
 }

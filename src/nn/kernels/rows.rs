@@ -15,7 +15,7 @@
 //! the Dense GEMMs are threaded inside `gemm`.
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, take_grad, tensor, values};
+use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -54,34 +54,46 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
+            // dW and db into fresh buffers (they are small), so both GEMMs can run at once.
+            let mut dw = vec![E::zero(); units * inputs];
+            let mut db = vec![E::zero(); units];
             let dx = grad_mut(grads, &x);
-            gemm_strided(
-                (rows, units, inputs),
-                dx,
-                inputs,
-                true,
-                &dy,
-                (units, 1),
-                &wv,
-                (inputs, 1),
-                true,
-            ); // dX += dY W
-            let dw = grad_mut(grads, &weight);
-            gemm_strided(
-                (units, rows, inputs),
-                dw,
-                inputs,
-                true,
-                &dy,
-                (1, units),
-                &xv,
-                (inputs, 1),
-                true,
-            ); // dW += dYᵀ X
-            let db = grad_mut(grads, &bias);
-            for row in dy.chunks(units) {
-                add_into(db, row);
-            }
+            // The two GEMMs are independent and equally large (rows·units·inputs each): one
+            // per worker beats splitting each over all workers in turn (half the handovers,
+            // and each GEMM stays whole). With one thread, join runs them one after the other.
+            rayon::join(
+                || {
+                    gemm_strided(
+                        (rows, units, inputs),
+                        dx,
+                        inputs,
+                        true,
+                        &dy,
+                        (units, 1),
+                        &wv,
+                        (inputs, 1),
+                        false,
+                    ) // dX += dY W
+                },
+                || {
+                    gemm_strided(
+                        (units, rows, inputs),
+                        &mut dw,
+                        inputs,
+                        false,
+                        &dy,
+                        (1, units),
+                        &xv,
+                        (inputs, 1),
+                        false,
+                    ); // dW = dYᵀ X
+                    for row in dy.chunks(units) {
+                        add_into(&mut db, row); // db = Σ_rows dY
+                    }
+                },
+            );
+            add_into(grad_mut(grads, &weight), &dw);
+            add_into(grad_mut(grads, &bias), &db);
             put_grad(grads, &y_id, dy);
             Ok(())
         });
@@ -110,13 +122,18 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         .zip(r.par_iter_mut())
         .zip(y.par_chunks_mut(f))
         .for_each(|((row, r), y_row)| {
-            let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
-            let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
-            *r = E::one() / (var + epsilon).sqrt();
-            for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
-                *v = (*v - mean) * *r; // x̂
-                *y = *v * g + b; // y = x̂ ⊙ γ + β
-            }
+            simd(
+                #[inline(always)]
+                || {
+                    let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
+                    let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
+                    *r = E::one() / (var + epsilon).sqrt();
+                    for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
+                        *v = (*v - mean) * *r; // x̂
+                        *y = *v * g + b; // y = x̂ ⊙ γ + β
+                    }
+                },
+            )
         });
     let y: Tensor<S, E, D> = tensor(&x, y, shape);
 
@@ -130,16 +147,21 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                 .zip(dy.par_chunks(f))
                 .zip(x_hat.par_chunks(f).zip(r.par_iter()))
                 .for_each(|((dx_row, dy_row), (xh, &r))| {
-                    // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
-                    let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
-                    for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
-                        mean_g += d * g;
-                        mean_gx += d * g * v;
-                    }
-                    let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
-                    for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
-                        *dx += r * (d * g - mean_g - v * mean_gx);
-                    }
+                    simd(
+                        #[inline(always)]
+                        || {
+                            // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
+                            let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
+                            for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
+                                mean_g += d * g;
+                                mean_gx += d * g * v;
+                            }
+                            let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
+                            for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
+                                *dx += r * (d * g - mean_g - v * mean_gx);
+                            }
+                        },
+                    )
                 });
             let mut dgamma = vec![E::zero(); f];
             let mut dbeta = vec![E::zero(); f];
