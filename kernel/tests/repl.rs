@@ -99,3 +99,16 @@ fn a_help_cell_prints_the_docs() {
         .unwrap();
     p.exp_string(">> ").unwrap();
 }
+
+#[test]
+fn tab_completes_from_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = start(dir.path());
+    // The only command starting with `:vers` is `:version`.
+    p.send(":vers").unwrap();
+    p.send("\t").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("ferrolab 0.")
+        .expect(":version ran after completion");
+    p.exp_string(">> ").unwrap();
+}

@@ -54,6 +54,15 @@ fn rust_cells_in_the_terminal() {
     cell(&mut p, "} double(2100)", "4200");
     cell(&mut p, "double(3100)", "6200");
 
+    // Tab asks the engine (rust-analyzer): a variable from an earlier cell completes.
+    p.send_line("let completed_value = 21;").unwrap();
+    p.exp_string(">> ").unwrap();
+    p.send("complet").unwrap();
+    p.send("\t").unwrap();
+    p.send_line(" * 2").unwrap();
+    p.exp_string("42").expect("completed_value * 2");
+    p.exp_string(">> ").unwrap();
+
     // A compile error reads like rustc's: code, message, and the span under the culprit.
     let error = cell(&mut p, "let wrong: u32 = \"text\";", "mismatched types");
     assert!(error.contains("E0308"), "{error}");
