@@ -129,30 +129,27 @@ def first_kernel_info(kc, deadline=300):
     raise RuntimeError("no kernel_info_reply")
 
 
+def launch(name, root):
+    """Starts kernel `name` and its client channels; returns (manager, client, start time)."""
+    km = KernelManager(kernel_name=name)
+    km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
+    start = time.perf_counter()
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    return km, kc, start
+
+
 def start_times(name, root):
     """(start -> kernel_info reply, start -> wait_for_ready) for a fresh kernel, seconds."""
-    km = KernelManager(kernel_name=name)
-    km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
-    start = time.perf_counter()
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    first_kernel_info(kc)
-    info = time.perf_counter() - start
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-
-    km = KernelManager(kernel_name=name)
-    km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
-    start = time.perf_counter()
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=300)
-    ready = time.perf_counter() - start
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-    return info, ready
+    times = []
+    for wait in (first_kernel_info, lambda kc: kc.wait_for_ready(timeout=300)):
+        km, kc, start = launch(name, root)
+        wait(kc)
+        times.append(time.perf_counter() - start)
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return tuple(times)
 
 
 def bench(name, root, command, warm_code, setup_code, loop_code, library, repeat):
@@ -160,12 +157,7 @@ def bench(name, root, command, warm_code, setup_code, loop_code, library, repeat
     infos, readies = zip(*(start_times(name, root) for _ in range(3)))
     row["start -> kernel_info reply (s)"] = statistics.median(infos)
     row["start -> wait_for_ready (s)"] = statistics.median(readies)
-    km = KernelManager(kernel_name=name)
-    km.kernel_spec_manager.kernel_dirs = [os.path.join(root, "kernels")]
-    start = time.perf_counter()
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
+    km, kc, start = launch(name, root)
     kc.wait_for_ready(timeout=300)
     try:
         if library:

@@ -1,22 +1,9 @@
 //! Ctrl-C in the REPL while a Rust training cell runs: training stops at the next batch,
 //! the cell ends normally, and the model is still there for the next cell.
 
-use rexpect::session::{spawn_command, PtySession};
-use std::process::Command;
+mod pty;
 
-fn start(dir: &std::path::Path) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrolab"));
-    cmd.arg("repl")
-        .env("FERROLAB_REPL_HISTORY", dir.join("history.txt"))
-        .env("FERROLAB_OUTPUT_DIR", dir.join("out"))
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm");
-    // Generous: a cold machine builds the library for cells before the prompt.
-    let mut p = spawn_command(cmd, Some(600_000)).expect("spawn the REPL");
-    p.exp_string("Type :help").expect("banner");
-    p.exp_string(">> ").expect("prompt");
-    p
-}
+use pty::start_rust_repl as start;
 
 #[test]
 fn ctrl_c_during_training_keeps_the_model() {

@@ -1,28 +1,17 @@
 //! The REPL with Rust cells (the evcxr engine and the library), driven through a
 //! pseudo-terminal: values, a multi-line `fn`, a plot as text art with its file saved, the
 //! engine's notes kept off the screen, Ctrl-D (Ctrl-C during training: `repl_interrupt.rs`).
-//! One session runs every step, because each start costs seconds (and the first on a machine builds the library for cells: minutes).
+//! One session runs every step, because each start costs seconds (and the first on a
+//! machine builds the library for cells: minutes).
 
-use rexpect::session::{spawn_command, PtySession};
-use std::process::Command;
+mod pty;
 
-fn start(dir: &std::path::Path) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrolab"));
-    cmd.arg("repl")
-        .env("FERROLAB_REPL_HISTORY", dir.join("history.txt"))
-        .env("FERROLAB_OUTPUT_DIR", dir.join("out"))
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm");
-    // Generous: a cold machine builds the library for cells before the prompt.
-    let mut p = spawn_command(cmd, Some(600_000)).expect("spawn the REPL");
-    p.exp_string("Type :help").expect("banner");
-    p.exp_string(">> ").expect("prompt");
-    p
-}
+use pty::start_rust_repl as start;
+use rexpect::session::PtySession;
 
 /// Sends one line, waits until `expected` appears, then for the prompt after it. Each cell
-/// ends in a value to wait for: rustyline redraws `>> ` while editing, and it drops what is
-/// typed while a cell runs, so the next line goes only after the prompt is back.
+/// ends in a value to wait for (rustyline redraws `>> ` while editing), and the next line
+/// goes only after the prompt is back, so each cell's output is read before the next starts.
 fn cell(p: &mut PtySession, line: &str, expected: &str) -> String {
     p.send_line(line).unwrap();
     let out = p
