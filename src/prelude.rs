@@ -1,5 +1,7 @@
 //! Everything a chapter cell needs, in one `use ferrolab::prelude::*;`: the layers, the book's
 //! models, their summaries, and dfdx itself (devices, tensors, optimizers, losses) underneath.
+// In scope so that a cell's last expression compiles once (see `display::DebugDisplay`).
+pub use crate::display::DebugDisplay as _;
 pub use crate::error::{Error, Result};
 pub use crate::models::{BertClassifier, BertConfig, Cnn, Mlp, StackedLstm};
 pub use crate::nn::{

@@ -9,12 +9,14 @@
 //! Jupyter, sockets or terminals.
 
 mod bundle;
+mod debug_display;
 mod handle;
 pub mod marker;
 mod progress;
 mod sink;
 
 pub use bundle::{mime, Html, MimeBundle};
+pub use debug_display::DebugDisplay;
 pub use handle::{display, DisplayHandle};
 pub use marker::{parse_marker, split_marker, DisplayMessage, MARKER_PREFIX};
 pub use progress::Progress;
