@@ -91,12 +91,16 @@ pub struct EvcxrEngine {
     requests: Sender<Request>,
     /// Interrupt grace in milliseconds (an atomic so `:interrupt_grace` can set it).
     grace_ms: Arc<AtomicU64>,
+    /// The library was not built in the build dir when the engine started: the first cell
+    /// waits for that build.
+    cold: bool,
 }
 
 impl EvcxrEngine {
     /// Starts evcxr in the background with `library` as a path dependency. The
     /// environment (build dir, profile overrides) must already be set (`setup::prepare`).
     pub fn start(library: PathBuf, build_dir: PathBuf) -> Self {
+        let cold = !super::warmup::is_built(&build_dir);
         let shared = Arc::new(Shared::new());
         let (requests, rx) = crossbeam_channel::unbounded();
         evcxr_worker::spawn(library.clone(), shared.clone(), rx);
@@ -116,6 +120,7 @@ impl EvcxrEngine {
             shared,
             requests,
             grace_ms,
+            cold,
         }
     }
 
@@ -132,10 +137,12 @@ impl EvcxrEngine {
 
     fn run_in_evcxr(&self, code: &str, sink: &mut dyn FnMut(Event)) {
         if *lock(&self.shared.status) == Status::Starting {
-            sink(Event::stderr(
+            sink(Event::stderr(if self.cold {
                 "Waiting for the Rust engine to start (the first start on a machine builds the \
-                 library, a minute or more; `ferrolab warmup` does it ahead)...\n",
-            ));
+                 library, a minute or more; `ferrolab warmup` does it ahead)...\n"
+            } else {
+                "Waiting for the Rust engine to start (seconds)...\n"
+            }));
         }
         let (out, events) = crossbeam_channel::unbounded();
         let request = Request::Execute {

@@ -81,6 +81,13 @@ pub fn wait_ready(engine: &EvcxrEngine, slot: &Path, quiet: bool) -> Result<()> 
     Ok(())
 }
 
+/// Whether the library looks built in `slot` (nine tenths of its units or more): a start
+/// then takes seconds, not the minutes of a first build.
+pub fn is_built(slot: &Path) -> bool {
+    let (built, total) = progress(slot);
+    built * 10 >= total * 9 && total > 0
+}
+
 /// (units built, packages to build) in a slot, both estimates.
 pub fn progress(slot: &Path) -> (u64, u64) {
     let total = std::fs::read_to_string(slot.join("Cargo.lock"))
@@ -105,4 +112,24 @@ pub fn progress(slot: &Path) -> (u64, u64) {
         }
     }
     (done, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_built_once_most_of_its_locked_packages_have_fingerprints() {
+        let slot = tempfile::tempdir().unwrap();
+        assert!(!is_built(slot.path()), "no Cargo.lock: nothing built");
+        std::fs::write(slot.path().join("Cargo.lock"), "[[package]]\n".repeat(10)).unwrap();
+        let fingerprints = slot.path().join("target/debug/.fingerprint");
+        for n in 0..8 {
+            std::fs::create_dir_all(fingerprints.join(format!("unit-{n}"))).unwrap();
+        }
+        assert_eq!(progress(slot.path()), (8, 10));
+        assert!(!is_built(slot.path()));
+        std::fs::create_dir_all(fingerprints.join("unit-8")).unwrap();
+        assert!(is_built(slot.path()));
+    }
 }
