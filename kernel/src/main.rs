@@ -129,13 +129,12 @@ fn run_repl(engine: &str) -> anyhow::Result<()> {
         "evcxr" => {
             let prepared = engine::setup::prepare()?;
             let slot = prepared.slot.dir.clone();
-            let built = engine::warmup::is_built(&slot);
             let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
             // The slot's lock lives as long as the process.
             std::mem::forget(prepared.slot);
             // First start on this machine: the library builds for cells. Show it rather than
             // leave a prompt whose first cell would hang for minutes.
-            if !built {
+            if engine.started_cold() {
                 println!("Building the ferrolab library for Rust cells (once per machine and version)…");
                 engine::warmup::wait_ready(&engine, &slot, false)?;
             }

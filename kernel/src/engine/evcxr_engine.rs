@@ -124,6 +124,12 @@ impl EvcxrEngine {
         }
     }
 
+    /// Whether the library was not yet built for cells when the engine started, so that
+    /// start-up includes that build (minutes, not seconds).
+    pub fn started_cold(&self) -> bool {
+        self.cold
+    }
+
     /// Where start-up stands.
     pub fn status(&self) -> Status {
         lock(&self.shared.status).clone()

@@ -89,7 +89,7 @@ pub fn is_built(slot: &Path) -> bool {
 }
 
 /// (units built, packages to build) in a slot, both estimates.
-pub fn progress(slot: &Path) -> (u64, u64) {
+fn progress(slot: &Path) -> (u64, u64) {
     let total = std::fs::read_to_string(slot.join("Cargo.lock"))
         .map(|lock| lock.matches("[[package]]").count() as u64)
         .unwrap_or(0);

@@ -21,6 +21,10 @@ use std::thread;
 /// How long a blocked thread waits before rechecking for shutdown.
 const POLL_MS: i64 = 100;
 
+/// Tells the IOPub thread to stop: a message of one empty frame, which no encoded
+/// Jupyter message can be (they always carry the delimiter and five parts).
+const STOP_FRAME: &[u8] = b"";
+
 /// How long closing sockets may spend flushing the last replies.
 const LINGER_MS: i32 = 1000;
 
@@ -60,12 +64,11 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let forward_signer = signer.clone();
     let forwarder = thread::Builder::new().name("iopub-queue".into()).spawn(move || {
         for outgoing in rx {
-            let frames = match outgoing {
-                Outgoing::Publish(msg) => msg.encode(&forward_signer),
-                Outgoing::Stop => vec![Vec::new()], // one empty frame: stop
+            let Outgoing::Publish(msg) = outgoing else {
+                let _ = queue_out.send(STOP_FRAME, 0);
+                break;
             };
-            let stop = frames == [Vec::<u8>::new()];
-            if queue_out.send_multipart(frames, 0).is_err() || stop {
+            if queue_out.send_multipart(msg.encode(&forward_signer), 0).is_err() {
                 break;
             }
         }
@@ -139,7 +142,7 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
         }
         if queued {
             while let Ok(frames) = queue.recv_multipart(zmq::DONTWAIT) {
-                if frames == [Vec::<u8>::new()] {
+                if frames == [STOP_FRAME] {
                     return;
                 }
                 send(iopub, frames);

@@ -10,6 +10,7 @@
 
 use crate::engine::{Bundle, Event};
 use base64::Engine as _;
+use ferrolab::display::{mime::PROGRESS, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -26,18 +27,6 @@ pub struct Renderer<W: Write> {
     bars: bool,
     /// The progress display shown as a bar, by display id.
     bar: Option<(String, ProgressBar)>,
-}
-
-/// The MIME type of the library's progress displays (`ferrolab::display::mime::PROGRESS`).
-const PROGRESS: &str = "application/vnd.ferrolab.progress+json";
-
-/// What a progress display carries (the library's `Progress`, as JSON).
-#[derive(serde::Deserialize)]
-struct Progress {
-    label: String,
-    done: u64,
-    total: u64,
-    message: String,
 }
 
 impl Renderer<std::io::Stdout> {
