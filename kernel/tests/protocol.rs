@@ -351,3 +351,47 @@ fn a_new_iopub_subscriber_is_welcomed() {
     assert_eq!(welcome.msg_type(), "iopub_welcome");
     assert_eq!(welcome.content["subscription"], "");
 }
+
+/// A client that dies without a shutdown request must not leave its kernel running.
+#[test]
+fn exits_when_the_process_that_started_it_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = (0..5).map(|_| common::free_port()).collect();
+    let info = json!({
+        "transport": "tcp", "ip": "127.0.0.1", "key": "k", "signature_scheme": "hmac-sha256",
+        "shell_port": ports[0], "iopub_port": ports[1], "stdin_port": ports[2],
+        "control_port": ports[3], "hb_port": ports[4],
+    });
+    let file = dir.path().join("connection.json");
+    std::fs::write(&file, info.to_string()).unwrap();
+    // The shell starts the kernel, prints its pid, lives 2 s (long enough for the kernel
+    // to note its parent) and exits without telling the kernel anything.
+    let script = "\"$0\" kernel -f \"$1\" >/dev/null 2>\"$2\" & echo $!; sleep 2";
+    let out = std::process::Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_ferrolab")])
+        .arg(&file)
+        .arg(dir.path().join("stderr.log"))
+        .env("FERROLAB_ENGINE", "mock")
+        .env("FERROLAB_HISTORY_FILE", dir.path().join("history.jsonl"))
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let running = || {
+        // Gone, or a zombie nobody reaped yet: either way it has exited.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| !stat[stat.rfind(')').unwrap() + 2..].starts_with('Z'))
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let still_running = running();
+    if still_running {
+        // SAFETY: kill with a pid we started; no memory involved.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+    assert!(!still_running, "the orphaned kernel kept running; stderr:\n{log}");
+    assert!(log.contains("exited; shutting down"), "{log}");
+}

@@ -75,6 +75,13 @@ impl Kernel {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
+    /// Stops the running cell and the engine; the socket threads see the flag and return.
+    pub fn shut_down(&self, restart: bool) {
+        self.engine.interrupt();
+        self.engine.shutdown(restart);
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
     /// Publishes `content` as `msg_type` on IOPub, as a child of `parent`.
     pub fn publish(&self, parent: &Message, msg_type: &str, content: impl Serialize) {
         let content = serde_json::to_value(content).unwrap_or_default();
@@ -248,9 +255,7 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
         }
         "shutdown_request" => {
             let req: ShutdownRequest = parse(msg)?;
-            kernel.engine.interrupt();
-            kernel.engine.shutdown(req.restart);
-            kernel.shutting_down.store(true, Ordering::SeqCst);
+            kernel.shut_down(req.restart);
             to_value(ShutdownReply {
                 status: "ok",
                 restart: req.restart,

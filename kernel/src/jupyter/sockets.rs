@@ -5,7 +5,8 @@
 //! is answered while a cell runs on shell); IOPub has a thread fed by a channel,
 //! so messages from both keep one order, and it welcomes each new subscriber
 //! (`iopub_welcome`, an XPUB socket); heartbeat echoes on its own thread.
-//! SIGINT interrupts the engine instead of killing the kernel. The stdin
+//! SIGINT interrupts the engine instead of killing the kernel; the kernel exits when
+//! the process that started it dies. The stdin
 //! socket is bound (clients expect it) but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
@@ -20,6 +21,9 @@ use std::thread;
 
 /// How long a blocked thread waits before rechecking for shutdown.
 const POLL_MS: i64 = 100;
+
+/// How often the kernel checks that the process that started it is still there.
+const PARENT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Tells the IOPub thread to stop: a message of one empty frame, which no encoded
 /// Jupyter message can be (they always carry the delimiter and five parts).
@@ -105,6 +109,8 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
         }
     })?;
 
+    watch_parent(kernel.clone())?;
+
     for worker in workers {
         if worker.join().is_err() {
             eprintln!("ferrolab kernel: a socket thread panicked");
@@ -114,6 +120,31 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let _ = forwarder.join();
     let _ = iopub_thread.join();
     drop(stdin);
+    Ok(())
+}
+
+/// Shuts the kernel down once the process that started it is gone.
+///
+/// A client that dies without a shutdown request (a crashed notebook server, a killed
+/// script) would leave the kernel running, holding a build slot, its runtime and about
+/// 1 GB; like ipykernel, the kernel notices that it was re-parented and exits.
+fn watch_parent(kernel: Arc<Kernel>) -> Result<()> {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let parent = unsafe { libc::getppid() };
+    thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(move || {
+            while !kernel.shutting_down() {
+                thread::sleep(PARENT_POLL);
+                // SAFETY: as above.
+                if unsafe { libc::getppid() } != parent {
+                    eprintln!(
+                        "ferrolab kernel: the process that started it (pid {parent}) exited; shutting down"
+                    );
+                    kernel.shut_down(false);
+                }
+            }
+        })?;
     Ok(())
 }
 
