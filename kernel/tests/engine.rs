@@ -96,6 +96,14 @@ fn real_engine_end_to_end() {
         reply.content["status"] == "ok" && result_text(&iopub).as_deref() == Some("2"),
         (&reply.content, types(&iopub)),
     );
+    // That cell was queued before evcxr was up, so the engine skipped the analyzer warm-up
+    // (the cell's own type questions load rust-analyzer sooner).
+    steps.check(
+        "a queued cell skips the analyzer warm-up",
+        kernel.stderr().contains("rust-analyzer loads with it")
+            && !kernel.stderr().contains("rust-analyzer ready"),
+        kernel.stderr(),
+    );
     let (_, iopub) = timed("warm 1+1", || kernel.execute_within("1+1", CELL_TIMEOUT));
     steps.check(
         "warm 1+1 -> 2",

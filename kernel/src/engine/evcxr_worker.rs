@@ -140,7 +140,13 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
         }
     };
     *lock(&shared.started_in) = Some(started.elapsed().as_secs_f64());
-    warm_analyzer(&mut ctx);
+    if requests.is_empty() {
+        warm_analyzer(&mut ctx);
+    } else {
+        // A cell sent while we started loads rust-analyzer itself, and sooner: the
+        // warm-up's completion query costs more than a cell's type questions.
+        eprintln!("ferrolab: a request is waiting, so rust-analyzer loads with it (no warm-up)");
+    }
     let mut cell = 0u64;
     for request in requests {
         match request {
@@ -252,11 +258,12 @@ fn restore_library(ctx: &mut CommandContext, library: &std::path::Path) -> Resul
         .map_err(|e| format!("restoring the library after :clear failed: {e}"))
 }
 
-/// Has rust-analyzer load the library and dfdx now, before the first cell.
+/// Has rust-analyzer load the library and dfdx now, while nobody waits for a cell.
 ///
 /// evcxr asks rust-analyzer for the type of every `let` in a cell; its first question in a
 /// process loads the whole crate graph, several seconds that would otherwise land on the
-/// learner's first `let model = …`. A completion on a library value asks the same.
+/// learner's first `let model = …`. A completion on a library value asks the same. Only
+/// done when no request is queued: the query cannot be cut short once it runs.
 fn warm_analyzer(ctx: &mut CommandContext) {
     let t0 = Instant::now();
     let code = "let ferrolab_warm = Cnn::<f32, Cpu>::new(&Cpu::default());\nferrolab_warm.";
