@@ -29,69 +29,16 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     out: S,
 ) -> Tensor<S, E, D, T> {
     let (x, mut tape) = contiguous(x).split_tape();
-    let (units, inputs) = *weight.shape();
-    let rows = x.shape().num_elements() / inputs;
     let (xv, wv, bv) = (values(&x), values(weight), values(bias));
-    let mut y = Vec::with_capacity(rows * units);
-    for _ in 0..rows {
-        y.extend_from_slice(&bv); // start from b, then add X Wᵀ
-    }
-    gemm_strided(
-        (rows, inputs, units),
-        &mut y,
-        units,
-        true,
-        &xv,
-        (inputs, 1),
-        &wv,
-        (1, inputs),
-        true,
-    ); // (R,I) x (I,U)
-    let y: Tensor<S, E, D> = tensor(&x, y, out);
+    let y: Tensor<S, E, D> = tensor(&x, affine(&xv, &wv, &bv), out);
 
     if T::OWNS_TAPE {
         let (weight, bias, y_id) = (weight.clone(), bias.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
-            // dW and db into fresh buffers (they are small), so both GEMMs can run at once.
-            let mut dw = vec![E::zero(); units * inputs];
-            let mut db = vec![E::zero(); units];
-            let dx = grad_mut(grads, &x);
-            // The two GEMMs are independent and equally large (rows·units·inputs each): one
-            // per worker beats splitting each over all workers in turn (half the handovers,
-            // and each GEMM stays whole). With one thread, join runs them one after the other.
-            rayon::join(
-                || {
-                    gemm_strided(
-                        (rows, units, inputs),
-                        dx,
-                        inputs,
-                        true,
-                        &dy,
-                        (units, 1),
-                        &wv,
-                        (inputs, 1),
-                        false,
-                    ) // dX += dY W
-                },
-                || {
-                    gemm_strided(
-                        (units, rows, inputs),
-                        &mut dw,
-                        inputs,
-                        false,
-                        &dy,
-                        (1, units),
-                        &xv,
-                        (inputs, 1),
-                        false,
-                    ); // dW = dYᵀ X
-                    for row in dy.chunks(units) {
-                        add_into(&mut db, row); // db = Σ_rows dY
-                    }
-                },
-            );
+            let units = bias.shape().0;
+            let (dw, db) = affine_backward(&dy, &xv, &wv, units, grad_mut(grads, &x));
             add_into(grad_mut(grads, &weight), &dw);
             add_into(grad_mut(grads, &bias), &db);
             put_grad(grads, &y_id, dy);
@@ -99,6 +46,79 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         });
     }
     y.put_tape(tape)
+}
+
+/// `Y = X Wᵀ + b` on buffers: `x` is `rows × inputs` row-major, `W` `(units, inputs)`, `b` `(units,)`.
+pub(crate) fn affine<E: Real>(x: &[E], w: &[E], b: &[E]) -> Vec<E> {
+    let units = b.len();
+    let inputs = w.len() / units;
+    let rows = x.len() / inputs;
+    let mut y = Vec::with_capacity(rows * units);
+    for _ in 0..rows {
+        y.extend_from_slice(b); // start from b, then add X Wᵀ
+    }
+    gemm_strided(
+        (rows, inputs, units),
+        &mut y,
+        units,
+        true,
+        x,
+        (inputs, 1),
+        w,
+        (1, inputs),
+        true,
+    ); // (R,I) x (I,U)
+    y
+}
+
+/// The backward of [`affine`] with `units` outputs: `dX += dY W` into `dx`; returns
+/// `dW = dYᵀ X` and `db = Σ_rows dY`.
+pub(crate) fn affine_backward<E: Real>(
+    dy: &[E],
+    x: &[E],
+    w: &[E],
+    units: usize,
+    dx: &mut [E],
+) -> (Vec<E>, Vec<E>) {
+    let (rows, inputs) = (dy.len() / units, w.len() / units);
+    // dW and db into fresh buffers (they are small), so both GEMMs can run at once.
+    let mut dw = vec![E::zero(); units * inputs];
+    let mut db = vec![E::zero(); units];
+    // The two GEMMs are independent and equally large (rows·units·inputs each): one
+    // per worker beats splitting each over all workers in turn (half the handovers,
+    // and each GEMM stays whole). With one thread, join runs them one after the other.
+    rayon::join(
+        || {
+            gemm_strided(
+                (rows, units, inputs),
+                dx,
+                inputs,
+                true,
+                dy,
+                (units, 1),
+                w,
+                (inputs, 1),
+                false,
+            ) // dX += dY W
+        },
+        || {
+            gemm_strided(
+                (units, rows, inputs),
+                &mut dw,
+                inputs,
+                false,
+                dy,
+                (1, units),
+                x,
+                (inputs, 1),
+                false,
+            ); // dW = dYᵀ X
+            for row in dy.chunks(units) {
+                add_into(&mut db, row); // db = Σ_rows dY
+            }
+        },
+    );
+    (dw, db)
 }
 
 /// LayerNorm over the last axis of `x` with `γ`, `β` of that length.
