@@ -26,6 +26,7 @@
 
 pub(crate) mod attention;
 pub(crate) mod conv;
+pub(crate) mod feed_forward;
 pub mod math;
 pub(crate) mod pool;
 pub(crate) mod recurrent;

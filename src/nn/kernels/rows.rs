@@ -128,13 +128,33 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     beta: &Tensor<Dyn1, E, D>,
     epsilon: E,
 ) -> Tensor<S, E, D, T> {
-    let (x, mut tape) = contiguous(x).split_tape();
+    layer_norm_of_sum([x], gamma, beta, epsilon)
+}
+
+/// LayerNorm of `x_1 + … + x_N` (equal shapes): a residual connection and its norm in one
+/// pass, without the sum as a tensor of its own. Each `x_i`'s gradient is the sum's.
+pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
+    xs: [Tensor<S, E, D, T>; N],
+    gamma: &Tensor<Dyn1, E, D>,
+    beta: &Tensor<Dyn1, E, D>,
+    epsilon: E,
+) -> Tensor<S, E, D, T> {
+    let mut tape = T::default();
+    let xs = xs.map(|x| {
+        let (x, t) = contiguous(x).split_tape();
+        tape = std::mem::take(&mut tape).merge(t);
+        x
+    });
     let f = gamma.shape().0;
-    let shape = *x.shape();
-    let (xv, gv, bv) = (values(&x), values(gamma), values(beta));
+    let shape = *xs[0].shape();
+    let (gv, bv) = (values(gamma), values(beta));
     let n = E::from_usize(f).unwrap();
+    let mut sum = values(&xs[0]);
+    for x in &xs[1..] {
+        add_into(&mut sum, &values(x));
+    }
     // x̂ is kept for the backward, with r = 1/√(σ² + ε) per row.
-    let mut x_hat = xv;
+    let mut x_hat = sum;
     let mut r = vec![E::zero(); x_hat.len() / f];
     let mut y = vec![E::zero(); x_hat.len()];
     x_hat
@@ -155,14 +175,24 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                 },
             )
         });
-    let y: Tensor<S, E, D> = tensor(&x, y, shape);
+    let y: Tensor<S, E, D> = tensor(&xs[0], y, shape);
 
     if T::OWNS_TAPE {
         let (gamma, beta, y_id) = (gamma.clone(), beta.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
-            let dx = grad_mut(grads, &x);
+            // One summand: straight into its gradient; several: once, then into each.
+            let mut shared = if N > 1 {
+                vec![E::zero(); dy.len()]
+            } else {
+                Vec::new()
+            };
+            let dx = if N > 1 {
+                &mut shared[..]
+            } else {
+                grad_mut(grads, &xs[0])
+            };
             dx.par_chunks_mut(f)
                 .zip(dy.par_chunks(f))
                 .zip(x_hat.par_chunks(f).zip(r.par_iter()))
@@ -183,6 +213,11 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                         },
                     )
                 });
+            if N > 1 {
+                for x in &xs {
+                    add_into(grad_mut(grads, x), &shared);
+                }
+            }
             let mut dgamma = vec![E::zero(); f];
             let mut dbeta = vec![E::zero(); f];
             for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
