@@ -21,6 +21,7 @@
 //! memory (`B·H·T²`), as in the generic path.
 
 use super::conv::add_into;
+use super::reduce;
 use super::rows::{affine, affine_backward};
 use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::{Dense, Dyn2, Dyn3, Dyn4, Real};
@@ -224,9 +225,9 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
                                 None => row.iter_mut().for_each(|s| *s *= scale),
                             }
                             // softmax with the row max subtracted, so exp never overflows
-                            let max = row.iter().fold(E::neg_infinity(), |a, &s| a.max(s));
+                            let max = reduce::max(row);
                             row.iter_mut().for_each(|s| *s = (*s - max).k_exp());
-                            let inv = E::one() / row.iter().fold(E::zero(), |a, &s| a + s);
+                            let inv = E::one() / reduce::sum(row);
                             row.iter_mut().for_each(|s| *s *= inv);
                         }
                         gemm_strided(
@@ -298,10 +299,7 @@ fn backward<E: Real>(qkv: &[E], blocks: Blocks, p: &[E], d_o: &[E], b: usize) ->
                             false,
                         ); // dP = dO Vᵀ
                         for (ds_row, p_row) in ds.chunks_mut(tk).zip(p_bh.chunks(tk)) {
-                            let dot = ds_row
-                                .iter()
-                                .zip(p_row)
-                                .fold(E::zero(), |a, (&g, &pv)| a + g * pv);
+                            let dot = reduce::dot(ds_row, p_row);
                             for (g, &pv) in ds_row.iter_mut().zip(p_row) {
                                 *g = pv * (*g - dot) * scale; // dS · s, the softmax's backward
                             }

@@ -30,6 +30,7 @@ pub(crate) mod feed_forward;
 pub mod math;
 pub(crate) mod pool;
 pub(crate) mod recurrent;
+pub(crate) mod reduce;
 pub(crate) mod rows;
 
 use dfdx::prelude::*;

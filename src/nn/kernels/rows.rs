@@ -15,6 +15,7 @@
 //! the Dense GEMMs are threaded inside `gemm`.
 
 use super::conv::add_into;
+use super::reduce;
 use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
@@ -165,11 +166,12 @@ pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>,
             simd(
                 #[inline(always)]
                 || {
-                    let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
-                    let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
+                    let mean = reduce::sum(row) / n;
+                    row.iter_mut().for_each(|v| *v -= mean);
+                    let var = reduce::dot(row, row) / n;
                     *r = E::one() / (var + epsilon).sqrt();
                     for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
-                        *v = (*v - mean) * *r; // x̂
+                        *v *= *r; // x̂
                         *y = *v * g + b; // y = x̂ ⊙ γ + β
                     }
                 },
@@ -201,12 +203,8 @@ pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>,
                         #[inline(always)]
                         || {
                             // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
-                            let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
-                            for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
-                                mean_g += d * g;
-                                mean_gx += d * g * v;
-                            }
-                            let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
+                            let mean_g = reduce::dot(dy_row, &gv) / n;
+                            let mean_gx = reduce::dot3(dy_row, &gv, xh) / n;
                             for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
                                 *dx += r * (d * g - mean_g - v * mean_gx);
                             }
@@ -220,12 +218,19 @@ pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>,
             }
             let mut dgamma = vec![E::zero(); f];
             let mut dbeta = vec![E::zero(); f];
-            for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
-                for (((dg, db), &d), &v) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh) {
-                    *dg += d * v;
-                    *db += d;
-                }
-            }
+            simd(
+                #[inline(always)]
+                || {
+                    for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
+                        for (((dg, db), &d), &v) in
+                            dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh)
+                        {
+                            *dg += d * v;
+                            *db += d;
+                        }
+                    }
+                },
+            );
             add_into(grad_mut(grads, &gamma), &dgamma);
             add_into(grad_mut(grads, &beta), &dbeta);
             put_grad(grads, &y_id, dy);
