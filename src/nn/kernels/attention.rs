@@ -24,6 +24,7 @@ use super::conv::add_into;
 use super::reduce;
 use super::rows::{affine, affine_backward};
 use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
+use crate::nn::attention::WithWeights;
 use crate::nn::{Dense, Dyn2, Dyn3, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -59,7 +60,7 @@ pub(crate) fn attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     k: Tensor<Dyn4, E, D, T>,
     v: Tensor<Dyn4, E, D, T>,
     mask: Option<&Tensor<Dyn2, E, D>>,
-) -> (Tensor<Dyn4, E, D, T>, Tensor<Dyn4, E, D>) {
+) -> WithWeights<Dyn4, E, D, T> {
     let (q, tq_tape) = contiguous(q).split_tape();
     let (k, tk_tape) = contiguous(k).split_tape();
     let (v, tv_tape) = contiguous(v).split_tape();

@@ -54,10 +54,7 @@ pub(crate) fn affine<E: Real>(x: &[E], w: &[E], b: &[E]) -> Vec<E> {
     let units = b.len();
     let inputs = w.len() / units;
     let rows = x.len() / inputs;
-    let mut y = Vec::with_capacity(rows * units);
-    for _ in 0..rows {
-        y.extend_from_slice(b); // start from b, then add X Wᵀ
-    }
+    let mut y = b.repeat(rows); // start from b in every row (copied in doubling blocks), then add X Wᵀ
     gemm_strided(
         (rows, inputs, units),
         &mut y,
