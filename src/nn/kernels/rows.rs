@@ -85,6 +85,7 @@ pub(crate) fn affine_backward<E: Real>(
     // The two GEMMs are independent and equally large (rows·units·inputs each): one
     // per worker beats splitting each over all workers in turn (half the handovers,
     // and each GEMM stays whole). With one thread, join runs them one after the other.
+    // `gemm` takes ≈20 % longer for dW (its long k = rows), so db goes with dX.
     rayon::join(
         || {
             gemm_strided(
@@ -97,7 +98,11 @@ pub(crate) fn affine_backward<E: Real>(
                 w,
                 (inputs, 1),
                 false,
-            ) // dX += dY W
+            ); // dX += dY W
+            simd(
+                #[inline(always)]
+                || dy.chunks(units).for_each(|row| add_into(&mut db, row)), // db = Σ_rows dY
+            );
         },
         || {
             gemm_strided(
@@ -111,9 +116,6 @@ pub(crate) fn affine_backward<E: Real>(
                 (inputs, 1),
                 false,
             ); // dW = dYᵀ X
-            for row in dy.chunks(units) {
-                add_into(&mut db, row); // db = Σ_rows dY
-            }
         },
     );
     (dw, db)
