@@ -133,8 +133,8 @@ pub(crate) fn self_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     let d = dm / heads;
     // [W_Q; W_K; W_V] stacked by rows: (3·D, D), and its bias (3·D,).
     let dense = [w_q, w_k, w_v];
-    let w: Vec<E> = dense.iter().flat_map(|l| values(&l.weight)).collect();
-    let bias: Vec<E> = dense.iter().flat_map(|l| values(&l.bias)).collect();
+    let w = dense.map(|l| values(&l.weight)).concat();
+    let bias = dense.map(|l| values(&l.bias)).concat();
     let xv = values(&x);
     let qkv = affine(&xv, &w, &bias); // (B·T, 3·D): each row is [q | k | v], heads side by side
     let interleaved = |off, row| Layout {
