@@ -23,7 +23,9 @@
 use super::conv::add_into;
 use super::reduce;
 use super::rows::{affine, affine_backward};
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
+use super::{
+    contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values, zeros,
+};
 use crate::nn::attention::WithWeights;
 use crate::nn::{Dense, Dyn2, Dyn3, Dyn4, Real};
 use dfdx::prelude::*;
@@ -191,8 +193,8 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
     let (tq, tk) = (lq.rows, lk.rows);
     let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
     let p_blk = tq * tk;
-    let mut p = vec![E::zero(); b * heads * p_blk];
-    let mut o = vec![E::zero(); b * lo.batch];
+    let mut p = zeros(b * heads * p_blk);
+    let mut o = zeros(b * lo.batch);
     p.par_chunks_mut(heads * p_blk)
         .zip(o.par_chunks_mut(lo.batch))
         .enumerate()
@@ -263,7 +265,7 @@ fn backward<E: Real>(qkv: &[E], blocks: Blocks, p: &[E], d_o: &[E], b: usize) ->
     let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
     let p_blk = tq * tk;
     // Every head block of dQ, dK and dV is written whole by one GEMM below.
-    let mut dqkv = vec![E::zero(); b * lq.batch];
+    let mut dqkv = zeros(b * lq.batch);
     dqkv.par_chunks_mut(lq.batch).enumerate().for_each_init(
         || vec![E::zero(); p_blk],
         |ds, (bi, dst)| {

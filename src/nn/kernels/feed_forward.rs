@@ -13,7 +13,7 @@
 
 use super::conv::add_into;
 use super::rows::{affine, affine_backward};
-use super::{contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values};
+use super::{contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values, zeros};
 use crate::nn::{Dense, Real};
 use dfdx::prelude::*;
 
@@ -47,7 +47,7 @@ pub(crate) fn relu<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
-            let mut dh = vec![E::zero(); a.len()];
+            let mut dh = zeros(a.len());
             let (dw2, db2) = affine_backward(&dy, &a, &w2, units_2, &mut dh); // dA
             simd(
                 #[inline(always)]
