@@ -16,6 +16,10 @@ use super::rows::{affine, affine_backward};
 use super::{contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values, zeros};
 use crate::nn::{Dense, Real};
 use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// Elements per parallel block of the element-wise passes (64 KiB of f32).
+const BLOCK: usize = 1 << 14;
 
 /// `relu(x W_1ᵀ + b_1) W_2ᵀ + b_2` over the last axis of `x`; `out` is `x`'s shape with the
 /// last axis `W_2`'s units.
@@ -34,10 +38,13 @@ pub(crate) fn relu<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     );
     let xv = values(&x);
     let mut a = affine(&xv, &w1, &b1); // H
-    simd(
-        #[inline(always)]
-        || a.iter_mut().for_each(|h| *h = h.max(E::zero())), // A = relu(H)
-    );
+                                       // Element-wise passes over the (rows, d_ff) buffer are split in blocks over the workers.
+    a.par_chunks_mut(BLOCK).for_each(|a| {
+        simd(
+            #[inline(always)]
+            || a.iter_mut().for_each(|h| *h = h.max(E::zero())), // A = relu(H)
+        )
+    });
     let y: Tensor<S, E, D> = tensor(&x, affine(&a, &w2, &b2), out);
 
     if T::OWNS_TAPE {
@@ -49,14 +56,19 @@ pub(crate) fn relu<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
             let dy = take_grad(grads, &y_id);
             let mut dh = zeros(a.len());
             let (dw2, db2) = affine_backward(&dy, &a, &w2, units_2, &mut dh); // dA
-            simd(
-                #[inline(always)]
-                || {
-                    for (g, &a) in dh.iter_mut().zip(&a) {
-                        *g = if a > E::zero() { *g } else { E::zero() }; // dH = dA ⊙ [A > 0]
-                    }
-                },
-            );
+            dh.par_chunks_mut(BLOCK)
+                .zip(a.par_chunks(BLOCK))
+                .for_each(|(dh, a)| {
+                    simd(
+                        #[inline(always)]
+                        || {
+                            for (g, &a) in dh.iter_mut().zip(a) {
+                                *g = if a > E::zero() { *g } else { E::zero() };
+                                // dH = dA ⊙ [A > 0]
+                            }
+                        },
+                    )
+                });
             let (dw1, db1) = affine_backward(&dh, &xv, &w1, units_1, grad_mut(grads, &x));
             for ((weight, bias), (dw, db)) in params.iter().zip([(dw1, db1), (dw2, db2)]) {
                 add_into(grad_mut(grads, weight), &dw);
