@@ -208,28 +208,54 @@ fn dense_layer_norm_and_encoder_match_generic_path() {
     same_both_ways::<_, Dyn2, Dyn2>("LayerNorm 2-D", &norm, (3, 6), &[norm_grads]);
     same_both_ways::<_, Dyn3, Dyn3>("LayerNorm 3-D", &norm, (2, 5, 6), &[norm_grads]);
 
-    let cfg = EncoderConfig {
-        d_model: 8,
-        heads: 2,
-        d_ff: 12,
-        ..Default::default()
-    };
-    let block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
-    same_both_ways(
-        "EncoderBlock",
-        &block,
-        (3, 5, 8),
-        &[&|m: &EncoderBlock<f64, Cpu>, g| {
-            [
-                g.get(&m.attention.w_q.weight).as_vec(),
-                g.get(&m.attention.w_k.bias).as_vec(),
-                g.get(&m.attention.w_v.weight).as_vec(),
-                g.get(&m.feed_forward.w_1.weight).as_vec(),
-                g.get(&m.norm_1.gamma).as_vec(),
-            ]
-            .concat()
-        }],
-    );
+    for activation in [Activation::Relu, Activation::Gelu] {
+        // ReLU's feed-forward network is one kernel; GELU's is two Dense kernels around `gelu`.
+        let mut ff = FeedForward::<f64, Cpu>::new(&dev, 6, 10, activation);
+        ff.w_1.bias.copy_from(&random_vec(10, 11));
+        ff.w_2.bias.copy_from(&random_vec(6, 12));
+        same_both_ways(
+            &format!("FeedForward {activation:?}"),
+            &ff,
+            (3, 5, 6),
+            &[&|m: &FeedForward<f64, Cpu>, g| {
+                [&m.w_1, &m.w_2]
+                    .iter()
+                    .flat_map(|l| [g.get(&l.weight).as_vec(), g.get(&l.bias).as_vec()])
+                    .collect::<Vec<_>>()
+                    .concat()
+            }],
+        );
+
+        let cfg = EncoderConfig {
+            d_model: 8,
+            heads: 2,
+            d_ff: 12,
+            activation,
+            ..Default::default()
+        };
+        let mut block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
+        block.attention.w_k.bias.copy_from(&random_vec(8, 13));
+        block.norm_1.beta.copy_from(&random_vec(8, 14));
+        same_both_ways(
+            &format!("EncoderBlock {activation:?}"),
+            &block,
+            (3, 5, 8),
+            &[&|m: &EncoderBlock<f64, Cpu>, g| {
+                let a = &m.attention;
+                let ff = &m.feed_forward;
+                [&a.w_q, &a.w_k, &a.w_v, &a.w_o, &ff.w_1, &ff.w_2]
+                    .iter()
+                    .flat_map(|l| [g.get(&l.weight).as_vec(), g.get(&l.bias).as_vec()])
+                    .chain(
+                        [&m.norm_1, &m.norm_2]
+                            .iter()
+                            .flat_map(|n| [g.get(&n.gamma).as_vec(), g.get(&n.beta).as_vec()]),
+                    )
+                    .collect::<Vec<_>>()
+                    .concat()
+            }],
+        );
+    }
 }
 
 /// Attention with a key mask, 7 queries against 7 keys, on both paths: output, weights and
@@ -265,8 +291,9 @@ fn masked_attention_matches_generic_path() {
     assert_close(&fast.2, &generic.2, 1e-10, "dQ, dK, dV");
 }
 
-/// Multi-head attention with a key mask (the kernel reads heads by stride): output, weights
-/// and the input's gradient agree with the generic split-permute-concat path.
+/// Multi-head attention with a key mask (the kernel computes Q, K, V in one GEMM and reads the
+/// heads by stride): output, weights, the input's and every projection's gradient agree with
+/// the generic split-permute-concat path.
 #[test]
 fn masked_multi_head_attention_matches_generic_path() {
     let dev = Cpu::seed_from_u64(7);
@@ -284,17 +311,29 @@ fn masked_multi_head_attention_matches_generic_path() {
         let y_values = y.as_vec();
         let r = dev.tensor_from_vec(random_vec(y_values.len(), 22), *y.shape());
         let grads = (y * r).sum().backward();
+        // Without the weights (how training calls it), the output is the same.
+        let (unmasked, _) = mha.forward_with_weights(x.clone(), None).unwrap();
+        let plain = mha.forward(x.clone());
+        assert_eq!(
+            plain.as_vec(),
+            unmasked.as_vec(),
+            "MHA output with and without the weights"
+        );
         set_fast_kernels(true);
-        (
-            y_values,
-            weights.as_vec(),
-            [grads.get(&x).as_vec(), grads.get(&mha.w_k.weight).as_vec()].concat(),
-        )
+        let g = |t: &Tensor<Dyn2, f64, Cpu>| grads.get(t).as_vec();
+        let g1 = |t: &Tensor<Dyn1, f64, Cpu>| grads.get(t).as_vec();
+        let params = [&mha.w_q, &mha.w_k, &mha.w_v, &mha.w_o];
+        let dw: Vec<f64> = params
+            .iter()
+            .flat_map(|l| [g(&l.weight), g1(&l.bias)])
+            .flatten()
+            .collect();
+        (y_values, weights.as_vec(), [grads.get(&x).as_vec(), dw].concat())
     };
     let (fast, generic) = (run(true), run(false));
     assert_close(&fast.0, &generic.0, 1e-10, "MHA output");
     assert_close(&fast.1, &generic.1, 1e-10, "MHA weights");
-    assert_close(&fast.2, &generic.2, 1e-10, "MHA dx, dW_K");
+    assert_close(&fast.2, &generic.2, 1e-10, "MHA dx and every parameter gradient");
 }
 
 /// The kernels split work by the pool's size (batch blocks per worker, GEMMs run side by side
@@ -314,6 +353,8 @@ fn kernels_match_generic_path_on_any_thread_count() {
             lstm_matches_generic_path();
             cnn_and_stacked_lstm_match_generic_path();
             dense_layer_norm_and_encoder_match_generic_path();
+            masked_attention_matches_generic_path();
+            masked_multi_head_attention_matches_generic_path();
         });
     }
 }

@@ -219,12 +219,23 @@ fn multi_head_attention_matches_formula_with_mask() {
 
 #[test]
 fn layer_norm_and_encoder_block_match_formula() {
+    // ReLU (the original Transformer) and GELU (BERT): on `Cpu` the ReLU block's feed-forward
+    // network is one kernel, the GELU one is two Dense layers around `gelu`.
+    for (activation, act) in [
+        (Activation::Relu, common::relu as fn(f64) -> f64),
+        (Activation::Gelu, common::gelu),
+    ] {
+        encoder_block_matches_formula(activation, act);
+    }
+}
+
+fn encoder_block_matches_formula(activation: Activation, act: fn(f64) -> f64) {
     let dev = Cpu::seed_from_u64(9);
     let cfg = EncoderConfig {
         d_model: 4,
         heads: 2,
         d_ff: 8,
-        activation: Activation::Gelu,
+        activation,
         layer_norm_eps: 1e-5,
     };
     let mut block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
@@ -249,7 +260,7 @@ fn layer_norm_and_encoder_block_match_formula() {
     let ff = &block.feed_forward;
     let hidden: Vec<f64> = dense(&x1, b * s, &ff.w_1.weight.as_vec(), 8, &ff.w_1.bias.as_vec())
         .into_iter()
-        .map(common::gelu)
+        .map(act)
         .collect();
     let f = dense(&hidden, b * s, &ff.w_2.weight.as_vec(), 4, &ff.w_2.bias.as_vec());
     let sum2: Vec<f64> = x1.iter().zip(&f).map(|(a, b)| a + b).collect();
@@ -257,7 +268,12 @@ fn layer_norm_and_encoder_block_match_formula() {
     let want = layer_norm(&sum2, &n2.gamma.as_vec(), &n2.beta.as_vec(), 1e-5);
 
     let y = block.forward(dev.tensor_from_vec(x, (b, s, d)));
-    assert_close(&y.as_vec(), &want, 1e-9, "encoder block");
+    assert_close(
+        &y.as_vec(),
+        &want,
+        1e-9,
+        &format!("encoder block, {activation:?}"),
+    );
 }
 
 #[test]

@@ -201,24 +201,30 @@ fn attention_gradients() {
 
 #[test]
 fn encoder_block_gradients() {
-    let dev = Cpu::seed_from_u64(6);
-    let cfg = EncoderConfig {
-        d_model: 4,
-        heads: 2,
-        d_ff: 6,
-        activation: Activation::Gelu,
-        layer_norm_eps: 1e-5,
-    };
-    let mut block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
-    randomise(&mut block.norm_1.beta, 60);
-    let mut c = case(block, (2, 3, 4), 2 * 3 * 4, 60);
-    c.check_input("EncoderBlock");
-    c.check_param("EncoderBlock", "attention.W_Q", |m| &mut m.attention.w_q.weight);
-    c.check_param("EncoderBlock", "norm_1.gamma", |m| &mut m.norm_1.gamma);
-    c.check_param("EncoderBlock", "feed_forward.W_1", |m| {
-        &mut m.feed_forward.w_1.weight
-    });
-    c.check_param("EncoderBlock", "norm_2.beta", |m| &mut m.norm_2.beta);
+    for activation in [Activation::Relu, Activation::Gelu] {
+        let dev = Cpu::seed_from_u64(6);
+        let cfg = EncoderConfig {
+            d_model: 4,
+            heads: 2,
+            d_ff: 6,
+            activation,
+            layer_norm_eps: 1e-5,
+        };
+        let mut block = EncoderBlock::<f64, Cpu>::new(&dev, cfg).unwrap();
+        randomise(&mut block.norm_1.beta, 60);
+        randomise(&mut block.feed_forward.w_1.bias, 61);
+        let name = format!("EncoderBlock {activation:?}");
+        let mut c = case(block, (2, 3, 4), 2 * 3 * 4, 60);
+        c.check_input(&name);
+        c.check_param(&name, "attention.W_Q", |m| &mut m.attention.w_q.weight);
+        c.check_param(&name, "attention.W_K", |m| &mut m.attention.w_k.weight);
+        c.check_param(&name, "attention.b_V", |m| &mut m.attention.w_v.bias);
+        c.check_param(&name, "norm_1.gamma", |m| &mut m.norm_1.gamma);
+        c.check_param(&name, "feed_forward.W_1", |m| &mut m.feed_forward.w_1.weight);
+        c.check_param(&name, "feed_forward.b_1", |m| &mut m.feed_forward.w_1.bias);
+        c.check_param(&name, "feed_forward.W_2", |m| &mut m.feed_forward.w_2.weight);
+        c.check_param(&name, "norm_2.beta", |m| &mut m.norm_2.beta);
+    }
 }
 
 /// GELU on its own: value `½x(1 + erf(x/√2))` and a gradient that matches finite differences
@@ -258,6 +264,8 @@ fn feed_forward_and_layer_norm_gradients() {
         let mut c = case(FeedForward::<f64, Cpu>::new(&dev, 4, 6, act), (2, 3, 4), 24, 71);
         c.check_input("FeedForward");
         c.check_param("FeedForward", "W_1", |m| &mut m.w_1.weight);
+        c.check_param("FeedForward", "b_1", |m| &mut m.w_1.bias);
+        c.check_param("FeedForward", "W_2", |m| &mut m.w_2.weight);
         c.check_param("FeedForward", "b_2", |m| &mut m.w_2.bias);
     }
 }

@@ -13,6 +13,7 @@
 //! `kernels::attention` instead (the same formula per batch and head, softmax and backward
 //! fused), checked against it and against finite differences.
 
+use super::kernels::attention::MaybeWeights;
 use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -92,6 +93,18 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
         x: Tensor<Dyn3, E, D, T>,
         mask: Option<&Tensor<Dyn2, E, D>>,
     ) -> Result<WithWeights<Dyn3, E, D, T>> {
+        let (y, weights) = self.forward_maybe_weights(x, mask, true)?;
+        Ok((y, weights.expect("weights were asked for")))
+    }
+
+    /// [`Self::forward_with_weights`], with the weights only when `want_weights`: on `Cpu` they
+    /// are a copy of `B·H·T²` values that training does not need.
+    pub(crate) fn forward_maybe_weights<T: Tape<E, D>>(
+        &self,
+        x: Tensor<Dyn3, E, D, T>,
+        mask: Option<&Tensor<Dyn2, E, D>>,
+        want_weights: bool,
+    ) -> Result<MaybeWeights<Dyn3, E, D, T>> {
         use super::OutputShape;
         let [b, s, d] = <[usize; 3]>::try_from(self.output_shape(&x.shape().concrete())?).unwrap();
         if let Some(m) = mask {
@@ -105,18 +118,16 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
         }
         let h = self.heads();
         let d_k = d / h;
+        if super::kernels::cpu_path::<E, D>() {
+            // Same formula; Q, K and V come from one GEMM with the three weights stacked, and
+            // the kernel reads each head out of it by stride, so neither the split into heads
+            // nor the concatenation copies anything.
+            let w = [&self.w_q, &self.w_k, &self.w_v];
+            let (concat, weights) = super::kernels::attention::self_attention(x, w, h, mask, want_weights);
+            return Ok((self.w_o.try_forward(concat)?, weights));
+        }
         let mut tapes = T::default();
         let x = untape(x, &mut tapes);
-        if super::kernels::cpu_path::<E, D>() {
-            // Same formula; the kernel reads each head out of the (B, S, D) projections by
-            // stride, so neither the split into heads nor the concatenation copies anything.
-            let q = self.w_q.try_forward(x.retaped::<T>())?;
-            let k = self.w_k.try_forward(x.retaped::<T>())?;
-            let v = self.w_v.try_forward(x.retaped::<T>())?;
-            let (concat, weights) = super::kernels::attention::multi_head(q, k, v, h, mask);
-            let y = self.w_o.try_forward(concat)?;
-            return Ok((with_tapes(y, tapes), weights));
-        }
         // (B, S, D) -> (B, S, H, d_k) -> (B, H, S, d_k): each head sees its own d_k features.
         let heads = |t: Tensor<Dyn3, E, D, T>| {
             t.reshape_like(&(b, s, h, d_k))
@@ -128,7 +139,7 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
         let (out, weights) = scaled_dot_product_attention(q, k, v, mask);
         let concat = out.permute::<Dyn4, Axes4<0, 2, 1, 3>>().reshape_like(&(b, s, d)); // (B, H, S, d_k) -> (B, S, D)
         let y = self.w_o.try_forward(concat)?;
-        Ok((with_tapes(y, tapes), weights))
+        Ok((with_tapes(y, tapes), Some(weights)))
     }
 }
 
@@ -150,7 +161,7 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Mul
     type Error = Error;
 
     fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
-        Ok(self.forward_with_weights(x, None)?.0)
+        Ok(self.forward_maybe_weights(x, None, false)?.0)
     }
 }
 

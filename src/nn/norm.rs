@@ -43,6 +43,26 @@ impl<E: Real, D: Device<E>> LayerNorm<E, D> {
         super::kernels::rows::layer_norm(x, &self.gamma, &self.beta, eps)
     }
 
+    /// `LayerNorm(a + b)`: a residual connection and its norm. On `Cpu` one pass, without the
+    /// sum as a tensor of its own (`kernels::rows::layer_norm_of_sum`).
+    pub(crate) fn forward_sum<T: Tape<E, D>>(
+        &self,
+        a: Tensor<Dyn3, E, D, T>,
+        b: Tensor<Dyn3, E, D, T>,
+    ) -> Result<Tensor<Dyn3, E, D, T>> {
+        self.check(&a.shape().concrete())?;
+        if super::kernels::cpu_path::<E, D>() && a.shape() == b.shape() {
+            let eps = E::from_f64(self.epsilon()).unwrap();
+            return Ok(super::kernels::rows::layer_norm_of_sum(
+                [a, b],
+                &self.gamma,
+                &self.beta,
+                eps,
+            ));
+        }
+        self.try_forward(a + b)
+    }
+
     fn check(&self, got: &[usize]) -> Result<()> {
         match got.last() {
             Some(&n) if n == self.features() && (got.len() == 2 || got.len() == 3) => Ok(()),

@@ -9,6 +9,7 @@
 //! No dropout: results stay reproducible, and the book's small models do not need it.
 
 use super::attention::WithWeights;
+use super::kernels::attention::MaybeWeights;
 use super::{tapes::*, Dense, Dyn2, Dyn3, LayerNorm, MultiHeadAttention, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -89,6 +90,21 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Fee
     type Error = Error;
 
     fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
+        if super::kernels::cpu_path::<E, D>() && self.activation() == Activation::Relu {
+            // The same formula in one kernel: the hidden layer never becomes a tensor.
+            use super::OutputShape;
+            let out = <[usize; 3]>::try_from(
+                self.w_2
+                    .output_shape(&self.w_1.output_shape(&x.shape().concrete())?)?,
+            );
+            let [b, s, d] = out.unwrap();
+            return Ok(super::kernels::feed_forward::relu(
+                x,
+                &self.w_1,
+                &self.w_2,
+                (b, s, d),
+            ));
+        }
         let hidden = self.w_1.try_forward(x)?; // (B, S, D) -> (B, S, d_ff)
         let hidden = match self.activation() {
             Activation::Relu => hidden.relu(),
@@ -140,13 +156,26 @@ impl<E: Real, D: Device<E>> EncoderBlock<E, D> {
         x: Tensor<Dyn3, E, D, T>,
         mask: Option<&Tensor<Dyn2, E, D>>,
     ) -> Result<WithWeights<Dyn3, E, D, T>> {
+        let (y, weights) = self.forward_maybe_weights(x, mask, true)?;
+        Ok((y, weights.expect("weights were asked for")))
+    }
+
+    /// The block, with the attention weights only when `want_weights` (see `MultiHeadAttention`).
+    fn forward_maybe_weights<T: Tape<E, D>>(
+        &self,
+        x: Tensor<Dyn3, E, D, T>,
+        mask: Option<&Tensor<Dyn2, E, D>>,
+        want_weights: bool,
+    ) -> Result<MaybeWeights<Dyn3, E, D, T>> {
         let mut tapes = T::default();
         let x = untape(x, &mut tapes);
-        let (a, weights) = self.attention.forward_with_weights(x.retaped::<T>(), mask)?;
-        let x = self.norm_1.try_forward(a + x.retaped::<T>())?; // x = LN(x + MHA(x))
+        let (a, weights) = self
+            .attention
+            .forward_maybe_weights(x.retaped::<T>(), mask, want_weights)?;
+        let x = self.norm_1.forward_sum(a, x.retaped::<T>())?; // x = LN(x + MHA(x))
         let x = untape(x, &mut tapes);
         let f = self.feed_forward.try_forward(x.retaped::<T>())?;
-        let x = self.norm_2.try_forward(f + x.retaped::<T>())?; // x = LN(x + FFN(x))
+        let x = self.norm_2.forward_sum(f, x.retaped::<T>())?; // x = LN(x + FFN(x))
         Ok((with_tapes(x, tapes), weights))
     }
 }
@@ -169,7 +198,7 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Enc
     type Error = Error;
 
     fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
-        Ok(self.forward_with_weights(x, None)?.0)
+        Ok(self.forward_maybe_weights(x, None, false)?.0)
     }
 }
 

@@ -9,49 +9,52 @@
 //!
 //! dfdx's generic path materialises the scale, the mask broadcast, and the softmax's max,
 //! exp, sum and division as separate full-size tensors, each with its own backward; here each
-//! pair's `T×T` block stays in one scratch buffer. `P` is kept for the backward and returned
-//! as the attention weights. [`multi_head`] reads the heads straight out of `(B, T, H·d)`
-//! projections by stride and writes the output already concatenated, so multi-head attention
-//! needs no permute copies. Limits: `P` for all pairs is held in memory (`B·H·T²`), as in the
-//! generic path.
+//! pair's `T×T` block stays in one scratch buffer. `P` is kept for the backward and copied out
+//! as the attention weights only when the caller asks for them.
+//!
+//! Q, K and V live in one buffer, each read by stride ([`Layout`]). [`self_attention`] computes
+//! that buffer as one GEMM, `[Q K V] = X [W_Q; W_K; W_V]ᵀ + [b_Q b_K b_V]` (`(B·T, 3·D)`, the
+//! heads side by side in each row), and writes the output already concatenated `(B, T, D)`,
+//! so multi-head attention needs no split or concatenation copies, and its backward is one
+//! `dX` GEMM and one `dW` GEMM for the three projections. [`attention`] packs separate
+//! `(B, H, T, d)` tensors into the same kind of buffer. Limits: `P` for all pairs is held in
+//! memory (`B·H·T²`), as in the generic path.
 
 use super::conv::add_into;
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
+use super::reduce;
+use super::rows::{affine, affine_backward};
+use super::{
+    contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values, zeros,
+};
 use crate::nn::attention::WithWeights;
-use crate::nn::{Dyn2, Dyn3, Dyn4, Real};
+use crate::nn::{Dense, Dyn2, Dyn3, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-/// Where each head's `(T, d)` block lives in a flat buffer: batch item `b`, head `h`, row `i`
-/// starts at `b·batch + h·head + i·row`.
+/// Where one operand's `(T, d)` head blocks lie in a flat buffer: batch item `b`, head `h`,
+/// row `i` starts at `b·batch + off + h·head + i·row`.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     rows: usize,
     batch: usize,
+    off: usize,
     head: usize,
     row: usize,
 }
 
-impl Layout {
-    /// `(B, H, T, d)`, heads apart.
-    fn split(heads: usize, rows: usize, d: usize) -> Self {
-        Layout {
-            rows,
-            batch: heads * rows * d,
-            head: rows * d,
-            row: d,
-        }
-    }
-    /// `(B, T, H·d)`, heads side by side in each row.
-    fn interleaved(heads: usize, rows: usize, d: usize) -> Self {
-        Layout {
-            rows,
-            batch: rows * heads * d,
-            head: d,
-            row: heads * d,
-        }
-    }
+/// Q, K and V in one buffer with a common batch stride, and the output's layout in its own.
+#[derive(Debug, Clone, Copy)]
+struct Blocks {
+    heads: usize,
+    d: usize,
+    q: Layout,
+    k: Layout,
+    v: Layout,
+    out: Layout,
 }
+
+/// The attention output (with its tape) and, when asked for, the weights `(B, H, T_q, T_k)`.
+pub(crate) type MaybeWeights<S, E, D, T> = (Tensor<S, E, D, T>, Option<Tensor<Dyn4, E, D>>);
 
 /// `softmax(Q Kᵀ / √d + mask) V` for `(B, H, T, d)` tensors; the mask is `(B, T_k)`.
 pub(crate) fn attention<E: Real, D: Device<E>, T: Tape<E, D>>(
@@ -60,68 +63,154 @@ pub(crate) fn attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     v: Tensor<Dyn4, E, D, T>,
     mask: Option<&Tensor<Dyn2, E, D>>,
 ) -> WithWeights<Dyn4, E, D, T> {
-    let (_, heads, tq, d) = *q.shape();
-    let tk = k.shape().2;
-    let (lq, lk) = (Layout::split(heads, tq, d), Layout::split(heads, tk, d));
-    let shape = *q.shape();
-    fused(q, k, v, mask, (heads, d), (lq, lk), shape)
-}
-
-/// Multi-head self-attention on projections `(B, T, H·d)`: the heads are read by stride and
-/// the output `(B, T, H·d)` is already the heads' concatenation.
-pub(crate) fn multi_head<E: Real, D: Device<E>, T: Tape<E, D>>(
-    q: Tensor<Dyn3, E, D, T>,
-    k: Tensor<Dyn3, E, D, T>,
-    v: Tensor<Dyn3, E, D, T>,
-    heads: usize,
-    mask: Option<&Tensor<Dyn2, E, D>>,
-) -> WithWeights<Dyn3, E, D, T> {
-    let (_, tq, dm) = *q.shape();
-    let (tk, d) = (k.shape().1, dm / heads);
-    let (lq, lk) = (
-        Layout::interleaved(heads, tq, d),
-        Layout::interleaved(heads, tk, d),
-    );
-    let shape = *q.shape();
-    fused(q, k, v, mask, (heads, d), (lq, lk), shape)
-}
-
-/// The kernel for any [`Layout`]: `out` has `q`'s shape and layout.
-fn fused<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
-    q: Tensor<S, E, D, T>,
-    k: Tensor<S, E, D, T>,
-    v: Tensor<S, E, D, T>,
-    mask: Option<&Tensor<Dyn2, E, D>>,
-    (heads, d): (usize, usize),
-    (lq, lk): (Layout, Layout),
-    out_shape: S,
-) -> WithWeights<S, E, D, T> {
     let (q, tq_tape) = contiguous(q).split_tape();
     let (k, tk_tape) = contiguous(k).split_tape();
     let (v, tv_tape) = contiguous(v).split_tape();
     let mut tape = tq_tape.merge(tk_tape).merge(tv_tape);
-    let (tq, tk) = (lq.rows, lk.rows);
-    let b = q.shape().num_elements() / lq.batch;
-    let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
+    let (b, heads, tq, d) = *q.shape();
+    let tk = k.shape().2;
+    // Per batch item: [Q_b | K_b | V_b], each (H, T, d).
+    let (nq, nk) = (heads * tq * d, heads * tk * d);
+    let split = |rows, off| Layout {
+        rows,
+        batch: nq + 2 * nk,
+        off,
+        head: rows * d,
+        row: d,
+    };
+    let blocks = Blocks {
+        heads,
+        d,
+        q: split(tq, 0),
+        k: split(tk, nq),
+        v: split(tk, nq + nk),
+        out: Layout {
+            batch: nq,
+            ..split(tq, 0)
+        },
+    };
     let (qv, kv, vv) = (values(&q), values(&k), values(&v));
+    let mut qkv = Vec::with_capacity(b * (nq + 2 * nk));
+    for bi in 0..b {
+        qkv.extend_from_slice(&qv[bi * nq..][..nq]);
+        qkv.extend_from_slice(&kv[bi * nk..][..nk]);
+        qkv.extend_from_slice(&vv[bi * nk..][..nk]);
+    }
     let mask = mask.map(values);
+    let (p, o) = forward(&qkv, blocks, mask.as_deref(), b);
+    let out: Tensor<Dyn4, E, D> = tensor(&q, o, *q.shape());
+    let weights: Tensor<Dyn4, E, D> = tensor(&q, p.clone(), (b, heads, tq, tk));
 
+    if T::OWNS_TAPE {
+        let out_id = out.clone();
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let d_o = take_grad(grads, &out_id);
+            let dqkv = backward(&qkv, blocks, &p, &d_o, b);
+            for (t, off, n) in [(&q, 0, nq), (&k, nq, nk), (&v, nq + nk, nk)] {
+                let g = grad_mut(grads, t);
+                for (g_b, d_b) in g.chunks_mut(n).zip(dqkv.chunks(nq + 2 * nk)) {
+                    add_into(g_b, &d_b[off..][..n]);
+                }
+            }
+            put_grad(grads, &out_id, d_o);
+            Ok(())
+        });
+    }
+    (out.put_tape(tape), weights)
+}
+
+/// Multi-head self-attention of `x` `(B, T, D)` with the projections `W_Q`, `W_K`, `W_V`
+/// (each `D → D`): returns the heads' outputs concatenated `(B, T, D)`, before `W_O`, and the
+/// weights when `want_weights`.
+pub(crate) fn self_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
+    x: Tensor<Dyn3, E, D, T>,
+    [w_q, w_k, w_v]: [&Dense<E, D>; 3],
+    heads: usize,
+    mask: Option<&Tensor<Dyn2, E, D>>,
+    want_weights: bool,
+) -> MaybeWeights<Dyn3, E, D, T> {
+    let (x, mut tape) = contiguous(x).split_tape();
+    let (b, t, dm) = *x.shape();
+    let d = dm / heads;
+    // [W_Q; W_K; W_V] stacked by rows: (3·D, D), and its bias (3·D,).
+    let dense = [w_q, w_k, w_v];
+    let w = dense.map(|l| values(&l.weight)).concat();
+    let bias = dense.map(|l| values(&l.bias)).concat();
+    let xv = values(&x);
+    let qkv = affine(&xv, &w, &bias); // (B·T, 3·D): each row is [q | k | v], heads side by side
+    let interleaved = |off, row| Layout {
+        rows: t,
+        batch: t * row,
+        off,
+        head: d,
+        row,
+    };
+    let blocks = Blocks {
+        heads,
+        d,
+        q: interleaved(0, 3 * dm),
+        k: interleaved(dm, 3 * dm),
+        v: interleaved(2 * dm, 3 * dm),
+        out: interleaved(0, dm),
+    };
+    let mask = mask.map(values);
+    let (p, o) = forward(&qkv, blocks, mask.as_deref(), b);
+    let out: Tensor<Dyn3, E, D> = tensor(&x, o, (b, t, dm));
+    let weights = want_weights.then(|| tensor(&x, p.clone(), (b, heads, t, t)));
+
+    if T::OWNS_TAPE {
+        let params = dense.map(|l| (l.weight.clone(), l.bias.clone()));
+        let out_id = out.clone();
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let d_o = take_grad(grads, &out_id);
+            let dqkv = backward(&qkv, blocks, &p, &d_o, b);
+            let (dw, db) = affine_backward(&dqkv, &xv, &w, 3 * dm, grad_mut(grads, &x));
+            // Rows i·D .. (i+1)·D of the stacked dW and db belong to W_Q, W_K, W_V in turn.
+            for ((weight, bias), (dw, db)) in params.iter().zip(dw.chunks(dm * dm).zip(db.chunks(dm))) {
+                add_into(grad_mut(grads, weight), dw);
+                add_into(grad_mut(grads, bias), db);
+            }
+            put_grad(grads, &out_id, d_o);
+            Ok(())
+        });
+    }
+    (out.put_tape(tape), weights)
+}
+
+/// The forward for every `(batch, head)` pair of `b` batch items: `P` `(B, H, T_q, T_k)` and
+/// `O` in `blocks.out`'s layout.
+fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> (Vec<E>, Vec<E>) {
+    let Blocks {
+        heads,
+        d,
+        q: lq,
+        k: lk,
+        v: lv,
+        out: lo,
+    } = blocks;
+    let (tq, tk) = (lq.rows, lk.rows);
+    let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
     let p_blk = tq * tk;
-    let mut p = vec![E::zero(); b * heads * p_blk];
-    let mut o = vec![E::zero(); qv.len()];
+    let mut p = zeros(b * heads * p_blk);
+    let mut o = zeros(b * lo.batch);
     p.par_chunks_mut(heads * p_blk)
-        .zip(o.par_chunks_mut(lq.batch))
+        .zip(o.par_chunks_mut(lo.batch))
         .enumerate()
         .for_each(|(bi, (p_b, o_b))| {
             simd(
                 #[inline(always)]
                 || {
-                    let (q_b, k_b, v_b) = (&qv[bi * lq.batch..], &kv[bi * lk.batch..], &vv[bi * lk.batch..]);
-                    let mask_b = mask.as_ref().map(|m| &m[bi * tk..][..tk]);
+                    let src = &qkv[bi * lq.batch..];
+                    let mask_b = mask.map(|m| &m[bi * tk..][..tk]);
                     for h in 0..heads {
                         let p_bh = &mut p_b[h * p_blk..][..p_blk];
-                        let (q_bh, k_bh, v_bh) =
-                            (&q_b[h * lq.head..], &k_b[h * lk.head..], &v_b[h * lk.head..]);
+                        let (q_bh, k_bh, v_bh) = (
+                            &src[lq.off + h * lq.head..],
+                            &src[lk.off + h * lk.head..],
+                            &src[lv.off + h * lv.head..],
+                        );
                         gemm_strided(
                             (tq, d, tk),
                             p_bh,
@@ -139,120 +228,111 @@ fn fused<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                                 None => row.iter_mut().for_each(|s| *s *= scale),
                             }
                             // softmax with the row max subtracted, so exp never overflows
-                            let max = row.iter().fold(E::neg_infinity(), |a, &s| a.max(s));
+                            let max = reduce::max(row);
                             row.iter_mut().for_each(|s| *s = (*s - max).k_exp());
-                            let inv = E::one() / row.iter().fold(E::zero(), |a, &s| a + s);
+                            let inv = E::one() / reduce::sum(row);
                             row.iter_mut().for_each(|s| *s *= inv);
                         }
-                        let o_bh = &mut o_b[h * lq.head..];
                         gemm_strided(
                             (tq, tk, d),
-                            o_bh,
-                            lq.row,
+                            &mut o_b[lo.off + h * lo.head..],
+                            lo.row,
                             false,
                             p_bh,
                             (tk, 1),
                             v_bh,
-                            (lk.row, 1),
+                            (lv.row, 1),
                             false,
                         ); // P V
                     }
                 },
             )
         });
-    let out: Tensor<S, E, D> = tensor(&q, o, out_shape);
-    let weights: Tensor<Dyn4, E, D> = tensor(&q, p.clone(), (b, heads, tq, tk));
+    (p, o)
+}
 
-    if T::OWNS_TAPE {
-        let out_id = out.clone();
-        tape.add_backward_op(move |grads| {
-            let grads = cpu_grads(grads);
-            let d_o = take_grad(grads, &out_id);
-            // Per batch item: dQ, dK, dV blocks computed apart, then added into the gradients.
-            let mut dq = vec![E::zero(); qv.len()];
-            let mut dk = vec![E::zero(); kv.len()];
-            let mut dv = vec![E::zero(); vv.len()];
-            dq.par_chunks_mut(lq.batch)
-                .zip(dk.par_chunks_mut(lk.batch).zip(dv.par_chunks_mut(lk.batch)))
-                .enumerate()
-                .for_each_init(
-                    || vec![E::zero(); p_blk],
-                    |ds, (bi, (dq_b, (dk_b, dv_b)))| {
-                        simd(
-                            #[inline(always)]
-                            || {
-                                let (q_b, k_b, v_b) =
-                                    (&qv[bi * lq.batch..], &kv[bi * lk.batch..], &vv[bi * lk.batch..]);
-                                let do_b = &d_o[bi * lq.batch..];
-                                for h in 0..heads {
-                                    let p_bh = &p[(bi * heads + h) * p_blk..][..p_blk];
-                                    let (qo, ko) = (h * lq.head, h * lk.head);
-                                    let (q_bh, k_bh, v_bh, do_bh) =
-                                        (&q_b[qo..], &k_b[ko..], &v_b[ko..], &do_b[qo..]);
-                                    gemm_strided(
-                                        (tk, tq, d),
-                                        &mut dv_b[ko..],
-                                        lk.row,
-                                        false,
-                                        p_bh,
-                                        (1, tk),
-                                        do_bh,
-                                        (lq.row, 1),
-                                        false,
-                                    ); // dV = Pᵀ dO
-                                    gemm_strided(
-                                        (tq, d, tk),
-                                        ds,
-                                        tk,
-                                        false,
-                                        do_bh,
-                                        (lq.row, 1),
-                                        v_bh,
-                                        (1, lk.row),
-                                        false,
-                                    ); // dP = dO Vᵀ
-                                    for (ds_row, p_row) in ds.chunks_mut(tk).zip(p_bh.chunks(tk)) {
-                                        let dot = ds_row
-                                            .iter()
-                                            .zip(p_row)
-                                            .fold(E::zero(), |a, (&g, &pv)| a + g * pv);
-                                        for (g, &pv) in ds_row.iter_mut().zip(p_row) {
-                                            *g = pv * (*g - dot) * scale; // dS · s, the softmax's backward
-                                        }
-                                    }
-                                    gemm_strided(
-                                        (tq, tk, d),
-                                        &mut dq_b[qo..],
-                                        lq.row,
-                                        false,
-                                        ds,
-                                        (tk, 1),
-                                        k_bh,
-                                        (lk.row, 1),
-                                        false,
-                                    ); // dQ = dS K s
-                                    gemm_strided(
-                                        (tk, tq, d),
-                                        &mut dk_b[ko..],
-                                        lk.row,
-                                        false,
-                                        ds,
-                                        (1, tk),
-                                        q_bh,
-                                        (lq.row, 1),
-                                        false,
-                                    ); // dK = dSᵀ Q s
-                                }
-                            },
-                        )
-                    },
-                );
-            add_into(grad_mut(grads, &q), &dq);
-            add_into(grad_mut(grads, &k), &dk);
-            add_into(grad_mut(grads, &v), &dv);
-            put_grad(grads, &out_id, d_o);
-            Ok(())
-        });
-    }
-    (out.put_tape(tape), weights)
+/// The backward of [`forward`]: `dQ`, `dK`, `dV` in one buffer laid out like `qkv`.
+fn backward<E: Real>(qkv: &[E], blocks: Blocks, p: &[E], d_o: &[E], b: usize) -> Vec<E> {
+    let Blocks {
+        heads,
+        d,
+        q: lq,
+        k: lk,
+        v: lv,
+        out: lo,
+    } = blocks;
+    let (tq, tk) = (lq.rows, lk.rows);
+    let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
+    let p_blk = tq * tk;
+    // Every head block of dQ, dK and dV is written whole by one GEMM below.
+    let mut dqkv = zeros(b * lq.batch);
+    dqkv.par_chunks_mut(lq.batch).enumerate().for_each_init(
+        || vec![E::zero(); p_blk],
+        |ds, (bi, dst)| {
+            simd(
+                #[inline(always)]
+                || {
+                    let src = &qkv[bi * lq.batch..];
+                    let do_b = &d_o[bi * lo.batch..];
+                    for h in 0..heads {
+                        let p_bh = &p[(bi * heads + h) * p_blk..][..p_blk];
+                        let (qo, ko, vo) = (lq.off + h * lq.head, lk.off + h * lk.head, lv.off + h * lv.head);
+                        let (q_bh, k_bh, v_bh) = (&src[qo..], &src[ko..], &src[vo..]);
+                        let do_bh = &do_b[lo.off + h * lo.head..];
+                        gemm_strided(
+                            (tk, tq, d),
+                            &mut dst[vo..],
+                            lv.row,
+                            false,
+                            p_bh,
+                            (1, tk),
+                            do_bh,
+                            (lo.row, 1),
+                            false,
+                        ); // dV = Pᵀ dO
+                        gemm_strided(
+                            (tq, d, tk),
+                            ds,
+                            tk,
+                            false,
+                            do_bh,
+                            (lo.row, 1),
+                            v_bh,
+                            (1, lv.row),
+                            false,
+                        ); // dP = dO Vᵀ
+                        for (ds_row, p_row) in ds.chunks_mut(tk).zip(p_bh.chunks(tk)) {
+                            let dot = reduce::dot(ds_row, p_row);
+                            for (g, &pv) in ds_row.iter_mut().zip(p_row) {
+                                *g = pv * (*g - dot) * scale; // dS · s, the softmax's backward
+                            }
+                        }
+                        gemm_strided(
+                            (tq, tk, d),
+                            &mut dst[qo..],
+                            lq.row,
+                            false,
+                            ds,
+                            (tk, 1),
+                            k_bh,
+                            (lk.row, 1),
+                            false,
+                        ); // dQ = dS K s
+                        gemm_strided(
+                            (tk, tq, d),
+                            &mut dst[ko..],
+                            lk.row,
+                            false,
+                            ds,
+                            (1, tk),
+                            q_bh,
+                            (lq.row, 1),
+                            false,
+                        ); // dK = dSᵀ Q s
+                    }
+                },
+            )
+        },
+    );
+    dqkv
 }

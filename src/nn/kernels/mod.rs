@@ -26,9 +26,11 @@
 
 pub(crate) mod attention;
 pub(crate) mod conv;
+pub(crate) mod feed_forward;
 pub mod math;
 pub(crate) mod pool;
 pub(crate) mod recurrent;
+pub(crate) mod reduce;
 pub(crate) mod rows;
 
 use dfdx::prelude::*;
@@ -141,6 +143,20 @@ pub(crate) fn tensor<S: Shape, S2: Shape, E: Dtype, D: Storage<E>>(
     shape: S,
 ) -> Tensor<S, E, D> {
     from_cpu(on_cpu(like).device().tensor_from_vec(data, shape))
+}
+
+/// `n` zeros, written by all of rayon's workers: a kernel's megabyte scratch buffers (attention
+/// weights, the feed-forward hidden layer's gradient) would otherwise be one thread's memset
+/// while the others wait (≈8 % of a 2-thread transformer step). On one worker, libc's memset
+/// is faster than rayon's element-wise fill.
+pub(crate) fn zeros<E: Dtype>(n: usize) -> Vec<E> {
+    use rayon::prelude::*;
+    if rayon::current_num_threads() == 1 {
+        return vec![E::default(); n];
+    }
+    let mut v = Vec::with_capacity(n);
+    v.par_extend(rayon::iter::repeat_n(E::default(), n));
+    v
 }
 
 /// Runs `f` compiled for AVX2 and FMA when this CPU has them, else as it is.

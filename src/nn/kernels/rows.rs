@@ -15,6 +15,7 @@
 //! the Dense GEMMs are threaded inside `gemm`.
 
 use super::conv::add_into;
+use super::reduce;
 use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
@@ -29,69 +30,16 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     out: S,
 ) -> Tensor<S, E, D, T> {
     let (x, mut tape) = contiguous(x).split_tape();
-    let (units, inputs) = *weight.shape();
-    let rows = x.shape().num_elements() / inputs;
     let (xv, wv, bv) = (values(&x), values(weight), values(bias));
-    let mut y = Vec::with_capacity(rows * units);
-    for _ in 0..rows {
-        y.extend_from_slice(&bv); // start from b, then add X Wᵀ
-    }
-    gemm_strided(
-        (rows, inputs, units),
-        &mut y,
-        units,
-        true,
-        &xv,
-        (inputs, 1),
-        &wv,
-        (1, inputs),
-        true,
-    ); // (R,I) x (I,U)
-    let y: Tensor<S, E, D> = tensor(&x, y, out);
+    let y: Tensor<S, E, D> = tensor(&x, affine(&xv, &wv, &bv), out);
 
     if T::OWNS_TAPE {
         let (weight, bias, y_id) = (weight.clone(), bias.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
-            // dW and db into fresh buffers (they are small), so both GEMMs can run at once.
-            let mut dw = vec![E::zero(); units * inputs];
-            let mut db = vec![E::zero(); units];
-            let dx = grad_mut(grads, &x);
-            // The two GEMMs are independent and equally large (rows·units·inputs each): one
-            // per worker beats splitting each over all workers in turn (half the handovers,
-            // and each GEMM stays whole). With one thread, join runs them one after the other.
-            rayon::join(
-                || {
-                    gemm_strided(
-                        (rows, units, inputs),
-                        dx,
-                        inputs,
-                        true,
-                        &dy,
-                        (units, 1),
-                        &wv,
-                        (inputs, 1),
-                        false,
-                    ) // dX += dY W
-                },
-                || {
-                    gemm_strided(
-                        (units, rows, inputs),
-                        &mut dw,
-                        inputs,
-                        false,
-                        &dy,
-                        (1, units),
-                        &xv,
-                        (inputs, 1),
-                        false,
-                    ); // dW = dYᵀ X
-                    for row in dy.chunks(units) {
-                        add_into(&mut db, row); // db = Σ_rows dY
-                    }
-                },
-            );
+            let units = bias.shape().0;
+            let (dw, db) = affine_backward(&dy, &xv, &wv, units, grad_mut(grads, &x));
             add_into(grad_mut(grads, &weight), &dw);
             add_into(grad_mut(grads, &bias), &db);
             put_grad(grads, &y_id, dy);
@@ -101,6 +49,78 @@ pub(crate) fn dense<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     y.put_tape(tape)
 }
 
+/// `Y = X Wᵀ + b` on buffers: `x` is `rows × inputs` row-major, `W` `(units, inputs)`, `b` `(units,)`.
+pub(crate) fn affine<E: Real>(x: &[E], w: &[E], b: &[E]) -> Vec<E> {
+    let units = b.len();
+    let inputs = w.len() / units;
+    let rows = x.len() / inputs;
+    let mut y = b.repeat(rows); // start from b in every row (copied in doubling blocks), then add X Wᵀ
+    gemm_strided(
+        (rows, inputs, units),
+        &mut y,
+        units,
+        true,
+        x,
+        (inputs, 1),
+        w,
+        (1, inputs),
+        true,
+    ); // (R,I) x (I,U)
+    y
+}
+
+/// The backward of [`affine`] with `units` outputs: `dX += dY W` into `dx`; returns
+/// `dW = dYᵀ X` and `db = Σ_rows dY`.
+pub(crate) fn affine_backward<E: Real>(
+    dy: &[E],
+    x: &[E],
+    w: &[E],
+    units: usize,
+    dx: &mut [E],
+) -> (Vec<E>, Vec<E>) {
+    let (rows, inputs) = (dy.len() / units, w.len() / units);
+    // dW and db into fresh buffers (they are small), so both GEMMs can run at once.
+    let mut dw = vec![E::zero(); units * inputs];
+    let mut db = vec![E::zero(); units];
+    // The two GEMMs are independent and equally large (rows·units·inputs each): one
+    // per worker beats splitting each over all workers in turn (half the handovers,
+    // and each GEMM stays whole). With one thread, join runs them one after the other.
+    // `gemm` takes ≈20 % longer for dW (its long k = rows), so db goes with dX.
+    rayon::join(
+        || {
+            gemm_strided(
+                (rows, units, inputs),
+                dx,
+                inputs,
+                true,
+                dy,
+                (units, 1),
+                w,
+                (inputs, 1),
+                false,
+            ); // dX += dY W
+            simd(
+                #[inline(always)]
+                || dy.chunks(units).for_each(|row| add_into(&mut db, row)), // db = Σ_rows dY
+            );
+        },
+        || {
+            gemm_strided(
+                (units, rows, inputs),
+                &mut dw,
+                inputs,
+                false,
+                dy,
+                (1, units),
+                x,
+                (inputs, 1),
+                false,
+            ); // dW = dYᵀ X
+        },
+    );
+    (dw, db)
+}
+
 /// LayerNorm over the last axis of `x` with `γ`, `β` of that length.
 pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     x: Tensor<S, E, D, T>,
@@ -108,13 +128,33 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
     beta: &Tensor<Dyn1, E, D>,
     epsilon: E,
 ) -> Tensor<S, E, D, T> {
-    let (x, mut tape) = contiguous(x).split_tape();
+    layer_norm_of_sum([x], gamma, beta, epsilon)
+}
+
+/// LayerNorm of `x_1 + … + x_N` (equal shapes): a residual connection and its norm in one
+/// pass, without the sum as a tensor of its own. Each `x_i`'s gradient is the sum's.
+pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
+    xs: [Tensor<S, E, D, T>; N],
+    gamma: &Tensor<Dyn1, E, D>,
+    beta: &Tensor<Dyn1, E, D>,
+    epsilon: E,
+) -> Tensor<S, E, D, T> {
+    let mut tape = T::default();
+    let xs = xs.map(|x| {
+        let (x, t) = contiguous(x).split_tape();
+        tape = std::mem::take(&mut tape).merge(t);
+        x
+    });
     let f = gamma.shape().0;
-    let shape = *x.shape();
-    let (xv, gv, bv) = (values(&x), values(gamma), values(beta));
+    let shape = *xs[0].shape();
+    let (gv, bv) = (values(gamma), values(beta));
     let n = E::from_usize(f).unwrap();
+    let mut sum = values(&xs[0]);
+    for x in &xs[1..] {
+        add_into(&mut sum, &values(x));
+    }
     // x̂ is kept for the backward, with r = 1/√(σ² + ε) per row.
-    let mut x_hat = xv;
+    let mut x_hat = sum;
     let mut r = vec![E::zero(); x_hat.len() / f];
     let mut y = vec![E::zero(); x_hat.len()];
     x_hat
@@ -125,24 +165,35 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
             simd(
                 #[inline(always)]
                 || {
-                    let mean = row.iter().fold(E::zero(), |a, &v| a + v) / n;
-                    let var = row.iter().fold(E::zero(), |a, &v| a + (v - mean) * (v - mean)) / n;
+                    let mean = reduce::sum(row) / n;
+                    row.iter_mut().for_each(|v| *v -= mean);
+                    let var = reduce::dot(row, row) / n;
                     *r = E::one() / (var + epsilon).sqrt();
                     for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
-                        *v = (*v - mean) * *r; // x̂
+                        *v *= *r; // x̂
                         *y = *v * g + b; // y = x̂ ⊙ γ + β
                     }
                 },
             )
         });
-    let y: Tensor<S, E, D> = tensor(&x, y, shape);
+    let y: Tensor<S, E, D> = tensor(&xs[0], y, shape);
 
     if T::OWNS_TAPE {
         let (gamma, beta, y_id) = (gamma.clone(), beta.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
-            let dx = grad_mut(grads, &x);
+            // One summand: straight into its gradient; several: once, then into each.
+            let mut shared = if N > 1 {
+                vec![E::zero(); dy.len()]
+            } else {
+                Vec::new()
+            };
+            let dx = if N > 1 {
+                &mut shared[..]
+            } else {
+                grad_mut(grads, &xs[0])
+            };
             dx.par_chunks_mut(f)
                 .zip(dy.par_chunks(f))
                 .zip(x_hat.par_chunks(f).zip(r.par_iter()))
@@ -151,26 +202,34 @@ pub(crate) fn layer_norm<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                         #[inline(always)]
                         || {
                             // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
-                            let (mut mean_g, mut mean_gx) = (E::zero(), E::zero());
-                            for ((&d, &g), &v) in dy_row.iter().zip(&gv).zip(xh) {
-                                mean_g += d * g;
-                                mean_gx += d * g * v;
-                            }
-                            let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
+                            let mean_g = reduce::dot(dy_row, &gv) / n;
+                            let mean_gx = reduce::dot3(dy_row, &gv, xh) / n;
                             for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
                                 *dx += r * (d * g - mean_g - v * mean_gx);
                             }
                         },
                     )
                 });
-            let mut dgamma = vec![E::zero(); f];
-            let mut dbeta = vec![E::zero(); f];
-            for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
-                for (((dg, db), &d), &v) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh) {
-                    *dg += d * v;
-                    *db += d;
+            if N > 1 {
+                for x in &xs {
+                    add_into(grad_mut(grads, x), &shared);
                 }
             }
+            let mut dgamma = vec![E::zero(); f];
+            let mut dbeta = vec![E::zero(); f];
+            simd(
+                #[inline(always)]
+                || {
+                    for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
+                        for (((dg, db), &d), &v) in
+                            dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh)
+                        {
+                            *dg += d * v;
+                            *db += d;
+                        }
+                    }
+                },
+            );
             add_into(grad_mut(grads, &gamma), &dgamma);
             add_into(grad_mut(grads, &beta), &dbeta);
             put_grad(grads, &y_id, dy);
