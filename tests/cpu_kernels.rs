@@ -358,3 +358,14 @@ fn kernels_match_generic_path_on_any_thread_count() {
         });
     }
 }
+
+/// The fused feed-forward kernel checks shapes like the two layers it replaces: a wrong
+/// input width is an error that names the layer's expectation, not a panic.
+#[test]
+fn feed_forward_kernel_rejects_a_wrong_width() {
+    let dev = Cpu::default();
+    let ff = FeedForward::<f32, Cpu>::new(&dev, 6, 10, Activation::Relu);
+    let x: Tensor<Dyn3, f32, Cpu> = dev.zeros_like(&(2, 3, 5));
+    let err = ff.try_forward(x).expect_err("width 5 into a layer of 6 inputs");
+    assert!(err.to_string().contains('6'), "{err}");
+}

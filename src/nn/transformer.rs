@@ -93,17 +93,12 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Fee
         if super::kernels::cpu_path::<E, D>() && self.activation() == Activation::Relu {
             // The same formula in one kernel: the hidden layer never becomes a tensor.
             use super::OutputShape;
-            let out = <[usize; 3]>::try_from(
-                self.w_2
-                    .output_shape(&self.w_1.output_shape(&x.shape().concrete())?)?,
-            );
-            let [b, s, d] = out.unwrap();
-            return Ok(super::kernels::feed_forward::relu(
-                x,
-                &self.w_1,
-                &self.w_2,
-                (b, s, d),
-            ));
+            // The two layers' shape rules, so a mismatch is the same error as on the generic path.
+            self.w_2
+                .output_shape(&self.w_1.output_shape(&x.shape().concrete())?)?;
+            let (batch, seq, _) = *x.shape();
+            let out = (batch, seq, self.w_2.units());
+            return Ok(super::kernels::feed_forward::relu(x, &self.w_1, &self.w_2, out));
         }
         let hidden = self.w_1.try_forward(x)?; // (B, S, D) -> (B, S, d_ff)
         let hidden = match self.activation() {
