@@ -27,6 +27,8 @@
 pub(crate) mod attention;
 pub(crate) mod conv;
 pub(crate) mod feed_forward;
+#[cfg(target_arch = "x86_64")]
+mod gemm512;
 pub mod math;
 pub(crate) mod pool;
 pub(crate) mod recurrent;
@@ -232,6 +234,27 @@ pub(crate) fn gemm_strided<E: Dtype>(
     }
     assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "gemm: a too small");
     assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "gemm: b too small");
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<E>() == TypeId::of::<f32>() && gemm512::available() {
+        // SAFETY: `E` is `f32` (same TypeId), so the slices can be read as `f32`; avx512f was
+        // just detected, and the bounds `gemm_f32` relies on are checked above.
+        unsafe {
+            let cast = |s: &[E]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
+            let dst = std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), dst.len());
+            gemm512::gemm_f32(
+                (m, k, n),
+                dst,
+                dst_rs,
+                accumulate,
+                cast(a),
+                (a_rs, a_cs),
+                cast(b),
+                (b_rs, b_cs),
+                threaded,
+            );
+        }
+        return;
+    }
     let parallelism = if threaded && rayon::current_num_threads() > 1 {
         ::gemm::Parallelism::Rayon(rayon::current_num_threads())
     } else {
