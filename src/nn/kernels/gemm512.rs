@@ -3,10 +3,11 @@
 //! Why: the `gemm` crate builds its AVX-512 kernels only on a nightly compiler, so on stable
 //! it runs its AVX2 kernels (8 lanes) on the small, skinny products the layers make
 //! (K = 64…256, N = 64…256). This is the textbook design, kept small: `B` is packed into
-//! `KC×32` column panels when its rows are not contiguous (else read in place), `A` is read in
-//! place, and an `8×32` register-blocked microkernel keeps its 16 accumulators in zmm registers. When
-//! threaded, the rows (or, for short products, the columns) of `dst` are split over rayon's
-//! workers, each packing into its own thread-local buffers.
+//! `KC×32` column panels (with AVX-512 gathers) when its rows are strided, else read in place;
+//! `A` is read in place; an `8×32` register-blocked microkernel (`16×16` for panels 16 columns
+//! wide or less) keeps its 16 accumulators in zmm registers. When threaded, the rows (or, for
+//! short products, the columns) of `dst` are split over rayon's workers, each packing into its
+//! own thread-local buffer.
 
 use core::arch::x86_64::*;
 use std::cell::RefCell;
@@ -140,7 +141,14 @@ unsafe fn block(
             while pc < k {
                 let kc = KC.min(k - pc);
                 if packed_b {
-                    pack_b(&mut pb, b, (b_rs, b_cs), pc, kc, jc, nc);
+                    if b_cs * NR <= i32::MAX as usize {
+                        // SAFETY: avx512f is present (the caller's contract); pb holds
+                        // ⌈nc/NR⌉·NR·kc values; b[(pc + l)·b_rs + (jc + j)·b_cs] is inside b for
+                        // l < kc, j < nc (checked by the caller), and the offsets fit i32.
+                        unsafe { pack_b_gather(&mut pb, b.as_ptr(), (b_rs, b_cs), pc, kc, jc, nc) };
+                    } else {
+                        pack_b(&mut pb, b, (b_rs, b_cs), pc, kc, jc, nc);
+                    }
                 }
                 let load_c = accumulate || pc > 0;
                 let mut ic = rows.start;
@@ -154,12 +162,19 @@ unsafe fn block(
                             // SAFETY: the element (pc, jc + jr) is inside b (checked by the caller).
                             (unsafe { b.as_ptr().add(pc * b_rs + jc + jr) }, b_rs)
                         };
-                        for ir in (0..mc).step_by(MR) {
-                            let mr = MR.min(mc - ir);
+                        // A panel 16 columns wide or less runs as 16×16 tiles: the 8×32 tile
+                        // would spend half its multiplies on the masked-off columns.
+                        let (tile, micro) = if nr <= 16 {
+                            (16, micro::<16, 1> as Micro)
+                        } else {
+                            (MR, micro::<MR, 2> as Micro)
+                        };
+                        for ir in (0..mc).step_by(tile) {
+                            let mr = tile.min(mc - ir);
                             // SAFETY: the tile dst[ic+ir.., jc+jr..] of mr×nr elements is inside
                             // dst[rows, cols]; A's rows ic+ir..+mr and columns pc..+kc, and B's
                             // rows pc..+kc and columns jc+jr..+nr (or the packed panel's kc·NR
-                            // values), are inside their slices.
+                            // values), are inside their slices; avx512f is present.
                             unsafe {
                                 micro(
                                     kc,
@@ -205,15 +220,55 @@ fn pack_b(out: &mut [f32], b: &[f32], (rs, cs): (usize, usize), p0: usize, kc: u
     }
 }
 
-/// The 8×32 tile `c[0..mr, 0..nr] = [c +] a · b` over `kc` steps, reading `a[r·a_rs + l·a_cs]`
-/// and `b[l·ldb + j]`.
+/// As [`pack_b`], 16 columns at a time with AVX-512 gathers (masked past column `nc`).
+///
+/// # Safety
+/// avx512f is present; `out` holds `⌈nc/NR⌉·NR·kc` values; `b[(p0 + l)·rs + (j0 + j)·cs]` is
+/// readable for `l < kc`, `j < nc`; `NR·cs` fits in an `i32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_b_gather(
+    out: &mut [f32],
+    b: *const f32,
+    (rs, cs): (usize, usize),
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+) {
+    let lanes = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(cs as i32),
+    );
+    for (jr, panel) in (0..nc).step_by(NR).zip(out.chunks_exact_mut(NR * kc)) {
+        for h in 0..NR / 16 {
+            let valid = nc.saturating_sub(jr + 16 * h).min(16);
+            let mask: __mmask16 = if valid >= 16 { 0xffff } else { (1u16 << valid) - 1 };
+            // SAFETY: the gathered lanes are columns below nc and rows below kc, inside b (the
+            // contract above); the masked lanes are not read. The stores stay in this panel.
+            unsafe {
+                let col = b.add(p0 * rs + (j0 + jr + 16 * h) * cs);
+                for l in 0..kc {
+                    let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, lanes, col.add(l * rs));
+                    _mm512_storeu_ps(panel.as_mut_ptr().add(l * NR + 16 * h), v);
+                }
+            }
+        }
+    }
+}
+
+/// A microkernel's signature (see [`micro`]).
+type Micro =
+    unsafe fn(usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, usize, usize, bool);
+
+/// The `R×16V` tile `c[0..mr, 0..nr] = [c +] a · b` over `kc` steps, reading
+/// `a[r·a_rs + l·a_cs]` and `b[l·ldb + j]`; `R·V` zmm accumulators.
 ///
 /// # Safety
 /// avx512f is present; `a[r·a_rs + l·a_cs]` is readable for `r < mr`, `l < kc`; `b[l·ldb + j]`
-/// for `l < kc`, `j < nr`; `c[r·ldc + j]` is writable for `r < mr ≤ MR`, `j < nr ≤ NR`.
+/// for `l < kc`, `j < nr`; `c[r·ldc + j]` is writable for `0 < mr ≤ R`, `j < nr ≤ 16V`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro(
+unsafe fn micro<const R: usize, const V: usize>(
     kc: usize,
     a: *const f32,
     a_rs: usize,
@@ -226,37 +281,39 @@ unsafe fn micro(
     nr: usize,
     load_c: bool,
 ) {
-    let m0: __mmask16 = if nr >= 16 { 0xffff } else { (1u16 << nr) - 1 };
-    let m1: __mmask16 = if nr <= 16 {
-        0
-    } else if nr >= 32 {
-        0xffff
-    } else {
-        ((1u32 << (nr - 16)) - 1) as u16
-    };
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+    let masks: [__mmask16; V] = std::array::from_fn(|v| {
+        let cols = nr.saturating_sub(16 * v).min(16);
+        if cols == 16 {
+            0xffff
+        } else {
+            (1u16 << cols) - 1
+        }
+    });
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
     // SAFETY (whole body): rows past `mr` re-read row `mr - 1` (their sums are dropped), and the
-    // masked loads touch only columns below `nr`, so every access is inside the contract above.
+    // masked loads and stores touch only columns below `nr`, so every access is inside the
+    // contract above.
     unsafe {
-        let rows: [*const f32; MR] = std::array::from_fn(|r| a.add(r.min(mr - 1) * a_rs));
+        let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r.min(mr - 1) * a_rs));
         for l in 0..kc {
-            let b0 = _mm512_maskz_loadu_ps(m0, b.add(l * ldb));
-            let b1 = _mm512_maskz_loadu_ps(m1, b.add(l * ldb + 16));
+            let bv: [__m512; V] =
+                std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(l * ldb + 16 * v)));
             for (row, acc) in rows.iter().zip(acc.iter_mut()) {
                 let ar = _mm512_set1_ps(*row.add(l * a_cs));
-                acc[0] = _mm512_fmadd_ps(ar, b0, acc[0]);
-                acc[1] = _mm512_fmadd_ps(ar, b1, acc[1]);
+                for v in 0..V {
+                    acc[v] = _mm512_fmadd_ps(ar, bv[v], acc[v]);
+                }
             }
         }
         for (r, acc) in acc.iter().enumerate().take(mr) {
             let p = c.add(r * ldc);
-            let (mut x0, mut x1) = (acc[0], acc[1]);
-            if load_c {
-                x0 = _mm512_add_ps(x0, _mm512_maskz_loadu_ps(m0, p));
-                x1 = _mm512_add_ps(x1, _mm512_maskz_loadu_ps(m1, p.add(16)));
+            for v in 0..V {
+                let mut x = acc[v];
+                if load_c {
+                    x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(masks[v], p.add(16 * v)));
+                }
+                _mm512_mask_storeu_ps(p.add(16 * v), masks[v], x);
             }
-            _mm512_mask_storeu_ps(p, m0, x0);
-            _mm512_mask_storeu_ps(p.add(16), m1, x1);
         }
     }
 }
@@ -350,6 +407,25 @@ mod tests {
         check(64, 2050, 64, 8);
         check(257, 300, 1030, 9);
         check(3, 40, 2100, 10);
+    }
+
+    #[test]
+    fn gathered_b_panels_match_the_scalar_packing() {
+        for (k, n, p0, kc, j0, nc) in [
+            (40usize, 70usize, 3, 30usize, 5, 60usize),
+            (16, 17, 0, 16, 0, 17),
+            (5, 1, 1, 4, 0, 1),
+        ] {
+            let b = values(k * n, 11);
+            let need = nc.next_multiple_of(super::NR) * kc;
+            let (mut want, mut got) = (vec![9.0; need], vec![9.0; need]);
+            super::pack_b(&mut want, &b, (1, k), p0, kc, j0, nc);
+            if super::available() {
+                // SAFETY: avx512f was detected; the indices read are inside b (l + k·j < k·n).
+                unsafe { super::pack_b_gather(&mut got, b.as_ptr(), (1, k), p0, kc, j0, nc) };
+                assert_eq!(got, want);
+            }
+        }
     }
 
     #[test]
