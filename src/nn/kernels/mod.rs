@@ -17,8 +17,9 @@
 //! Every kernel follows the same shape, micrograd-style: compute the output into a fresh
 //! buffer, register its backward right beside it with `tape.add_backward_op`, return the
 //! output with the tape on. The backward *accumulates* (`+=`) into the gradients of its
-//! inputs, as dfdx's own ops do. Kernels are generic over `f32`/`f64` (the `gemm` crate
-//! dispatches on the type), so the f64 finite-difference tests run the very same code.
+//! inputs, as dfdx's own ops do. Kernels are generic over `f32`/`f64`, so the f64
+//! finite-difference tests run the very same code, except for the matrix products: `f32` on an
+//! AVX-512 CPU takes the hand-written `gemm512`, which its own tests compare with a naive loop.
 //!
 //! Limits: reading a dfdx tensor's buffer is crate-private in dfdx 0.13, so each kernel copies
 //! its inputs once (a memcpy; tensors are first made contiguous). [`set_fast_kernels`] turns
@@ -204,7 +205,8 @@ pub(crate) fn gemm<E: Dtype>(
 }
 
 /// As [`gemm`], with `dst[i·dst_rs + j]` and, when `threaded`, all of rayon's workers.
-/// Bounds are checked here so callers stay in safe code.
+/// Bounds are checked here so callers stay in safe code. `f32` on a CPU with AVX-512 runs the
+/// hand-written kernel in `gemm512`; everything else runs the `gemm` crate.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_strided<E: Dtype>(
     (m, k, n): (usize, usize, usize),
