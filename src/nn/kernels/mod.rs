@@ -17,8 +17,9 @@
 //! Every kernel follows the same shape, micrograd-style: compute the output into a fresh
 //! buffer, register its backward right beside it with `tape.add_backward_op`, return the
 //! output with the tape on. The backward *accumulates* (`+=`) into the gradients of its
-//! inputs, as dfdx's own ops do. Kernels are generic over `f32`/`f64` (the `gemm` crate
-//! dispatches on the type), so the f64 finite-difference tests run the very same code.
+//! inputs, as dfdx's own ops do. Kernels are generic over `f32`/`f64`, so the f64
+//! finite-difference tests run the very same code, except for the matrix products: `f32` on an
+//! AVX-512 CPU takes the hand-written `gemm512`, which its own tests compare with a naive loop.
 //!
 //! Limits: reading a dfdx tensor's buffer is crate-private in dfdx 0.13, so each kernel copies
 //! its inputs once (a memcpy; tensors are first made contiguous). [`set_fast_kernels`] turns
@@ -27,6 +28,8 @@
 pub(crate) mod attention;
 pub(crate) mod conv;
 pub(crate) mod feed_forward;
+#[cfg(target_arch = "x86_64")]
+mod gemm512;
 pub mod math;
 pub(crate) mod pool;
 pub(crate) mod recurrent;
@@ -202,7 +205,8 @@ pub(crate) fn gemm<E: Dtype>(
 }
 
 /// As [`gemm`], with `dst[i·dst_rs + j]` and, when `threaded`, all of rayon's workers.
-/// Bounds are checked here so callers stay in safe code.
+/// Bounds are checked here so callers stay in safe code. `f32` on a CPU with AVX-512 runs the
+/// hand-written kernel in `gemm512`; everything else runs the `gemm` crate.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_strided<E: Dtype>(
     (m, k, n): (usize, usize, usize),
@@ -232,6 +236,27 @@ pub(crate) fn gemm_strided<E: Dtype>(
     }
     assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "gemm: a too small");
     assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "gemm: b too small");
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<E>() == TypeId::of::<f32>() && gemm512::available() {
+        // SAFETY: `E` is `f32` (same TypeId), so the slices can be read as `f32`; avx512f was
+        // just detected, and the bounds `gemm_f32` relies on are checked above.
+        unsafe {
+            let cast = |s: &[E]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
+            let dst = std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), dst.len());
+            gemm512::gemm_f32(
+                (m, k, n),
+                dst,
+                dst_rs,
+                accumulate,
+                cast(a),
+                (a_rs, a_cs),
+                cast(b),
+                (b_rs, b_cs),
+                threaded,
+            );
+        }
+        return;
+    }
     let parallelism = if threaded && rayon::current_num_threads() > 1 {
         ::gemm::Parallelism::Rayon(rayon::current_num_threads())
     } else {

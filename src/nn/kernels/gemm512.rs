@@ -1,0 +1,441 @@
+//! A hand-written f32 matrix product for CPUs with AVX-512, used by [`super::gemm_strided`].
+//!
+//! Why: the `gemm` crate builds its AVX-512 kernels only on a nightly compiler, so on stable
+//! it runs its AVX2 kernels (8 lanes) on the small, skinny products the layers make
+//! (K = 64…256, N = 64…256). This is the textbook design, kept small: `B` is packed into
+//! `KC×32` column panels (with AVX-512 gathers) when its rows are strided, else read in place;
+//! `A` is read in place; an `8×32` register-blocked microkernel (`16×16` for panels 16 columns
+//! wide or less) keeps its 16 accumulators in zmm registers. When threaded, the rows (or, for
+//! short products, the columns) of `dst` are split over rayon's workers, each packing into its
+//! own thread-local buffer.
+
+use core::arch::x86_64::*;
+use std::cell::RefCell;
+
+/// Rows of the microkernel's tile (one zmm register per 16 columns per row).
+const MR: usize = 8;
+/// Columns of the microkernel's tile: two zmm registers.
+const NR: usize = 32;
+/// Depth of one packed block: a `KC×NR` panel of `B` (32 KiB) stays in L1.
+const KC: usize = 256;
+/// Rows of `A` swept per block of `B` (128×KC values, 128 KiB, stay in L2).
+const MC: usize = 128;
+/// Columns of `B` packed at once (1 MiB).
+const NC: usize = 1024;
+
+thread_local! {
+    static PACK_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether this CPU can run [`gemm_f32`].
+pub(crate) fn available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// A raw pointer that rayon's workers may share; each writes a disjoint block through it.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the tasks given one of these write disjoint parts of `dst` (see `gemm_f32`).
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer (a method, so that closures capture the whole `SendPtr`, not its field).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `dst[i·dst_rs + j] = [dst +] Σ_l a[i·a_rs + l·a_cs] · b[l·b_rs + j·b_cs]`.
+///
+/// # Safety
+/// The CPU has avx512f; `m, n, k > 0`; every index above is inside its slice (the caller,
+/// `gemm_strided`, checks this).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_f32(
+    (m, k, n): (usize, usize, usize),
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+    threaded: bool,
+) {
+    let threads = if threaded { rayon::current_num_threads() } else { 1 };
+    let c = SendPtr(dst.as_mut_ptr());
+    let work = 2 * m * n * k;
+    if threads <= 1 || work < 1 << 17 {
+        // SAFETY: the caller's contract, over the whole of dst.
+        unsafe { block(0..m, 0..n, k, c.0, dst_rs, accumulate, a, a_strides, b, b_strides) };
+        return;
+    }
+    // Split the rows when there are enough for every worker, else the columns.
+    let split_rows = m >= 2 * MR * threads || m >= n;
+    let (len, unit) = if split_rows { (m, MR) } else { (n, NR) };
+    let units = len.div_ceil(unit);
+    let tasks = threads.min(units);
+    use rayon::prelude::*;
+    (0..tasks).into_par_iter().for_each(|t| {
+        let lo = (units * t / tasks * unit).min(len);
+        let hi = (units * (t + 1) / tasks * unit).min(len);
+        let (rows, cols) = if split_rows {
+            (lo..hi, 0..n)
+        } else {
+            (0..m, lo..hi)
+        };
+        // SAFETY: the tasks' row (or column) ranges are disjoint, so no two write the same
+        // element of dst; the rest is the caller's contract.
+        unsafe {
+            block(
+                rows,
+                cols,
+                k,
+                c.get(),
+                dst_rs,
+                accumulate,
+                a,
+                a_strides,
+                b,
+                b_strides,
+            )
+        };
+    });
+}
+
+/// The product restricted to `dst[rows, cols]`, on this thread.
+///
+/// # Safety
+/// As [`gemm_f32`]; `c` points at `dst[0]` and nothing else writes `dst[rows, cols]` meanwhile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    k: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    // B with contiguous rows is read in place (masked loads at the right edge); otherwise its
+    // columns are gathered into panels. A is never packed: the microkernel broadcasts its
+    // values straight from their strided rows, which stay in L1/L2 across a block.
+    let packed_b = b_cs != 1;
+    PACK_B.with(|pb| {
+        let mut pb = pb.borrow_mut();
+        if packed_b {
+            let b_need = NC.min(cols.len().next_multiple_of(NR)) * KC.min(k);
+            if pb.len() < b_need {
+                pb.resize(b_need, 0.0);
+            }
+        }
+        let mut jc = cols.start;
+        while jc < cols.end {
+            let nc = NC.min(cols.end - jc);
+            let mut pc = 0;
+            while pc < k {
+                let kc = KC.min(k - pc);
+                if packed_b {
+                    if b_cs * NR <= i32::MAX as usize {
+                        // SAFETY: avx512f is present (the caller's contract); pb holds
+                        // ⌈nc/NR⌉·NR·kc values; b[(pc + l)·b_rs + (jc + j)·b_cs] is inside b for
+                        // l < kc, j < nc (checked by the caller), and the offsets fit i32.
+                        unsafe { pack_b_gather(&mut pb, b.as_ptr(), (b_rs, b_cs), pc, kc, jc, nc) };
+                    } else {
+                        pack_b(&mut pb, b, (b_rs, b_cs), pc, kc, jc, nc);
+                    }
+                }
+                let load_c = accumulate || pc > 0;
+                let mut ic = rows.start;
+                while ic < rows.end {
+                    let mc = MC.min(rows.end - ic);
+                    for jr in (0..nc).step_by(NR) {
+                        let nr = NR.min(nc - jr);
+                        let (bp, ldb) = if packed_b {
+                            (pb[jr * kc..(jr + NR) * kc].as_ptr(), NR)
+                        } else {
+                            // SAFETY: the element (pc, jc + jr) is inside b (checked by the caller).
+                            (unsafe { b.as_ptr().add(pc * b_rs + jc + jr) }, b_rs)
+                        };
+                        // A panel 16 columns wide or less runs as 16×16 tiles: the 8×32 tile
+                        // would spend half its multiplies on the masked-off columns.
+                        let (tile, micro) = if nr <= 16 {
+                            (16, micro::<16, 1> as Micro)
+                        } else {
+                            (MR, micro::<MR, 2> as Micro)
+                        };
+                        for ir in (0..mc).step_by(tile) {
+                            let mr = tile.min(mc - ir);
+                            // SAFETY: the tile dst[ic+ir.., jc+jr..] of mr×nr elements is inside
+                            // dst[rows, cols]; A's rows ic+ir..+mr and columns pc..+kc, and B's
+                            // rows pc..+kc and columns jc+jr..+nr (or the packed panel's kc·NR
+                            // values), are inside their slices; avx512f is present.
+                            unsafe {
+                                micro(
+                                    kc,
+                                    a.as_ptr().add((ic + ir) * a_rs + pc * a_cs),
+                                    a_rs,
+                                    a_cs,
+                                    bp,
+                                    ldb,
+                                    c.add((ic + ir) * ldc + jc + jr),
+                                    ldc,
+                                    mr,
+                                    nr,
+                                    load_c,
+                                )
+                            };
+                        }
+                    }
+                    ic += mc;
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    })
+}
+
+/// Packs `b[p0..p0+kc, j0..j0+nc]` as panels of NR columns: `out[panel·kc·NR + l·NR + c]`,
+/// with zeros past column `nc`.
+fn pack_b(out: &mut [f32], b: &[f32], (rs, cs): (usize, usize), p0: usize, kc: usize, j0: usize, nc: usize) {
+    for (jr, panel) in (0..nc).step_by(NR).zip(out.chunks_exact_mut(NR * kc)) {
+        let nr = NR.min(nc - jr);
+        let base = p0 * rs + (j0 + jr) * cs;
+        if nr < NR {
+            panel.fill(0.0);
+        }
+        for c in 0..nr {
+            let col = &b[base + c * cs..];
+            let col = &col[..=(kc - 1) * rs];
+            for (l, d) in panel[c..].iter_mut().step_by(NR).take(kc).enumerate() {
+                *d = col[l * rs];
+            }
+        }
+    }
+}
+
+/// As [`pack_b`], 16 columns at a time with AVX-512 gathers (masked past column `nc`).
+///
+/// # Safety
+/// avx512f is present; `out` holds `⌈nc/NR⌉·NR·kc` values; `b[(p0 + l)·rs + (j0 + j)·cs]` is
+/// readable for `l < kc`, `j < nc`; `NR·cs` fits in an `i32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_b_gather(
+    out: &mut [f32],
+    b: *const f32,
+    (rs, cs): (usize, usize),
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+) {
+    let lanes = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(cs as i32),
+    );
+    for (jr, panel) in (0..nc).step_by(NR).zip(out.chunks_exact_mut(NR * kc)) {
+        for h in 0..NR / 16 {
+            let valid = nc.saturating_sub(jr + 16 * h).min(16);
+            let mask: __mmask16 = if valid >= 16 { 0xffff } else { (1u16 << valid) - 1 };
+            // SAFETY: the gathered lanes are columns below nc and rows below kc, inside b (the
+            // contract above); the masked lanes are not read. The stores stay in this panel.
+            unsafe {
+                let col = b.add(p0 * rs + (j0 + jr + 16 * h) * cs);
+                for l in 0..kc {
+                    let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, lanes, col.add(l * rs));
+                    _mm512_storeu_ps(panel.as_mut_ptr().add(l * NR + 16 * h), v);
+                }
+            }
+        }
+    }
+}
+
+/// A microkernel's signature (see [`micro`]).
+type Micro =
+    unsafe fn(usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, usize, usize, bool);
+
+/// The `R×16V` tile `c[0..mr, 0..nr] = [c +] a · b` over `kc` steps, reading
+/// `a[r·a_rs + l·a_cs]` and `b[l·ldb + j]`; `R·V` zmm accumulators.
+///
+/// # Safety
+/// avx512f is present; `a[r·a_rs + l·a_cs]` is readable for `r < mr`, `l < kc`; `b[l·ldb + j]`
+/// for `l < kc`, `j < nr`; `c[r·ldc + j]` is writable for `0 < mr ≤ R`, `j < nr ≤ 16V`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro<const R: usize, const V: usize>(
+    kc: usize,
+    a: *const f32,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    load_c: bool,
+) {
+    let masks: [__mmask16; V] = std::array::from_fn(|v| {
+        let cols = nr.saturating_sub(16 * v).min(16);
+        if cols == 16 {
+            0xffff
+        } else {
+            (1u16 << cols) - 1
+        }
+    });
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
+    // SAFETY (whole body): rows past `mr` re-read row `mr - 1` (their sums are dropped), and the
+    // masked loads and stores touch only columns below `nr`, so every access is inside the
+    // contract above.
+    unsafe {
+        let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r.min(mr - 1) * a_rs));
+        for l in 0..kc {
+            let bv: [__m512; V] =
+                std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(l * ldb + 16 * v)));
+            for (row, acc) in rows.iter().zip(acc.iter_mut()) {
+                let ar = _mm512_set1_ps(*row.add(l * a_cs));
+                for v in 0..V {
+                    acc[v] = _mm512_fmadd_ps(ar, bv[v], acc[v]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate().take(mr) {
+            let p = c.add(r * ldc);
+            for v in 0..V {
+                let mut x = acc[v];
+                if load_c {
+                    x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(masks[v], p.add(16 * v)));
+                }
+                _mm512_mask_storeu_ps(p.add(16 * v), masks[v], x);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gemm_strided;
+
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        (m, k, n): (usize, usize, usize),
+        dst: &mut [f64],
+        dst_rs: usize,
+        acc: bool,
+        a: &[f32],
+        (ars, acs): (usize, usize),
+        b: &[f32],
+        (brs, bcs): (usize, usize),
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let s: f64 = (0..k)
+                    .map(|l| a[i * ars + l * acs] as f64 * b[l * brs + j * bcs] as f64)
+                    .sum();
+                let d = &mut dst[i * dst_rs + j];
+                *d = if acc { *d + s } else { s };
+            }
+        }
+    }
+
+    /// A small deterministic generator (xorshift), values in [-1, 1).
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    fn check(m: usize, k: usize, n: usize, seed: u64) {
+        for a_t in [false, true] {
+            for b_t in [false, true] {
+                for acc in [false, true] {
+                    for pad in [0, 3] {
+                        for threaded in [false, true] {
+                            let a = values(m * k, seed);
+                            let b = values(k * n, seed + 1);
+                            let a_s = if a_t { (1, m) } else { (k, 1) };
+                            let b_s = if b_t { (1, k) } else { (n, 1) };
+                            let rs = n + pad;
+                            let init = values(m * rs, seed + 2);
+                            let mut got = init.clone();
+                            gemm_strided((m, k, n), &mut got, rs, acc, &a, a_s, &b, b_s, threaded);
+                            let mut want: Vec<f64> = init.iter().map(|&x| x as f64).collect();
+                            naive((m, k, n), &mut want, rs, acc, &a, a_s, &b, b_s);
+                            for i in 0..m {
+                                for j in 0..rs {
+                                    let (g, w) = (got[i * rs + j] as f64, want[i * rs + j]);
+                                    let tol = 1e-4 * (1.0 + w.abs());
+                                    assert!(
+                                        (g - w).abs() <= tol,
+                                        "({m},{k},{n}) a_t={a_t} b_t={b_t} acc={acc} pad={pad} \
+                                         threaded={threaded} at ({i},{j}): {g} vs {w}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn all_shapes() {
+        let dims = [1, 15, 16, 17, 33, 64, 100];
+        let mut seed = 1;
+        for &m in &dims {
+            for &k in &dims {
+                for &n in &dims {
+                    check(m, k, n, seed);
+                    seed += 3;
+                }
+            }
+        }
+        // The layers' shapes: long rows, long depth (several KC blocks), wide columns.
+        check(2048, 64, 192, 7);
+        check(64, 2050, 64, 8);
+        check(257, 300, 1030, 9);
+        check(3, 40, 2100, 10);
+    }
+
+    #[test]
+    fn gathered_b_panels_match_the_scalar_packing() {
+        for (k, n, p0, kc, j0, nc) in [
+            (40usize, 70usize, 3, 30usize, 5, 60usize),
+            (16, 17, 0, 16, 0, 17),
+            (5, 1, 1, 4, 0, 1),
+        ] {
+            let b = values(k * n, 11);
+            let need = nc.next_multiple_of(super::NR) * kc;
+            let (mut want, mut got) = (vec![9.0; need], vec![9.0; need]);
+            super::pack_b(&mut want, &b, (1, k), p0, kc, j0, nc);
+            if super::available() {
+                // SAFETY: avx512f was detected; the indices read are inside b (l + k·j < k·n).
+                unsafe { super::pack_b_gather(&mut got, b.as_ptr(), (1, k), p0, kc, j0, nc) };
+                assert_eq!(got, want);
+            }
+        }
+    }
+
+    #[test]
+    fn f32_gemm_matches_naive_in_pools_of_1_and_3() {
+        for threads in [1, 3] {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(all_shapes);
+        }
+    }
+}
