@@ -53,6 +53,18 @@ struct Blocks {
     out: Layout,
 }
 
+impl Blocks {
+    /// The scores' scale `1/√d` (each head's width `d`), shared by forward and backward.
+    fn scale<E: Real>(&self) -> E {
+        E::from_f64(1.0 / (self.d as f64).sqrt()).unwrap()
+    }
+
+    /// Values in one head's weights block, `T_q · T_k`.
+    fn weights_block(&self) -> usize {
+        self.q.rows * self.k.rows
+    }
+}
+
 /// The attention output (with its tape) and, when asked for, the weights `(B, H, T_q, T_k)`.
 pub(crate) type MaybeWeights<S, E, D, T> = (Tensor<S, E, D, T>, Option<Tensor<Dyn4, E, D>>);
 
@@ -191,8 +203,7 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
         out: lo,
     } = blocks;
     let (tq, tk) = (lq.rows, lk.rows);
-    let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
-    let p_blk = tq * tk;
+    let (scale, p_blk) = (blocks.scale::<E>(), blocks.weights_block());
     let mut p = zeros(b * heads * p_blk);
     let mut o = zeros(b * lo.batch);
     p.par_chunks_mut(heads * p_blk)
@@ -262,8 +273,7 @@ fn backward<E: Real>(qkv: &[E], blocks: Blocks, p: &[E], d_o: &[E], b: usize) ->
         out: lo,
     } = blocks;
     let (tq, tk) = (lq.rows, lk.rows);
-    let scale = E::from_f64(1.0 / (d as f64).sqrt()).unwrap();
-    let p_blk = tq * tk;
+    let (scale, p_blk) = (blocks.scale::<E>(), blocks.weights_block());
     // Every head block of dQ, dK and dV is written whole by one GEMM below.
     let mut dqkv = zeros(b * lq.batch);
     dqkv.par_chunks_mut(lq.batch).enumerate().for_each_init(
