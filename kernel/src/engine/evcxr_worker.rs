@@ -194,7 +194,9 @@ fn start(
     // kernel (which relays it as an interrupt), not kill the runtime directly.
     runtime.process_group(0);
     let libdir = rust_target_libdir();
-    link_std_sources(libdir.as_deref());
+    if let Some(libdir) = &libdir {
+        super::setup::write_std_sources(std::path::Path::new(libdir));
+    }
     // Cells are built with `-C prefer-dynamic`, so they need the toolchain's
     // libstd-*.so at dlopen time; `cargo run` puts it on the library path, a
     // binary started by Jupyter has no such help.
@@ -506,27 +508,6 @@ fn stdout_line(line: &str, send: &dyn Fn(Event)) {
             });
         }
         None => send(Event::stdout(format!("{line}\n"))),
-    }
-}
-
-/// Writes the standard library's sources where `RUST_SRC_PATH` points, when that is ours
-/// (see `setup::std_sources`); the sysroot is four levels above the target library dir.
-fn link_std_sources(target_libdir: Option<&str>) {
-    let (Some(libdir), Ok(ours)) = (target_libdir, super::setup::std_sources()) else {
-        return;
-    };
-    if std::env::var_os("RUST_SRC_PATH").as_deref() != Some(ours.as_os_str()) {
-        return; // the user chose their own
-    }
-    let Some(sysroot) = std::path::Path::new(libdir).ancestors().nth(4) else {
-        return;
-    };
-    let library = sysroot.join("lib/rustlib/src/rust/library");
-    if !library.join("core").exists() {
-        return; // no rust-src component: rust-analyzer goes without the standard library either way
-    }
-    if let Err(e) = super::setup::link_std_sources(&library, &ours) {
-        eprintln!("ferrolab: rust-analyzer keeps the standard library's cargo workspace: {e:#}");
     }
 }
 

@@ -82,22 +82,43 @@ fn cache_base() -> Result<PathBuf> {
 
 /// Where rust-analyzer reads the standard library's sources from (`RUST_SRC_PATH`): a
 /// symlink to a directory of links into the toolchain's `library/`, written by
-/// [`link_std_sources`].
+/// [`write_std_sources`].
 ///
 /// Why: rust-analyzer (inside evcxr) loads the toolchain's `library/Cargo.toml` as a cargo
 /// workspace, which brings std's own dependencies (libc, hashbrown, cc, rand, …) into the
 /// crate graph it analyses before every first cell. Without that manifest it takes the
 /// standard crates alone (core, alloc, std, …), which is all a learner's `let` types need:
 /// 0.8 s less from launch to the first library cell (9.2 vs 10.1 s, three runs each).
-pub fn std_sources() -> Result<PathBuf> {
+fn std_sources() -> Result<PathBuf> {
     Ok(cache_base()?.join("rust-src").join("library"))
+}
+
+/// Writes the standard library's sources where `RUST_SRC_PATH` points, when that is ours
+/// (a user's own is left alone) and the toolchain has its `rust-src` component. The sysroot
+/// is four levels above `target_libdir` (`<sysroot>/lib/rustlib/<target>/lib`). Failures
+/// only cost start-up time, so they are logged, not returned.
+pub fn write_std_sources(target_libdir: &Path) {
+    let Ok(ours) = std_sources() else { return };
+    if std::env::var_os("RUST_SRC_PATH").as_deref() != Some(ours.as_os_str()) {
+        return;
+    }
+    let Some(sysroot) = target_libdir.ancestors().nth(4) else {
+        return;
+    };
+    let library = sysroot.join("lib/rustlib/src/rust/library");
+    if !library.join("core").exists() {
+        return; // no rust-src: rust-analyzer goes without the standard library either way
+    }
+    if let Err(e) = link_std_sources(&library, &ours) {
+        eprintln!("ferrolab: rust-analyzer keeps the standard library's cargo workspace: {e:#}");
+    }
 }
 
 /// Points `link` (see [`std_sources`]) at links to everything in the toolchain's `library`
 /// dir except its cargo workspace files. Safe against a concurrent kernel doing the same:
 /// the directory of links is built aside and renamed into place, and `link` is replaced by
 /// a rename.
-pub fn link_std_sources(library: &Path, link: &Path) -> Result<()> {
+fn link_std_sources(library: &Path, link: &Path) -> Result<()> {
     let parent = link.parent().context("the link has a parent dir")?;
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let farm = parent.join(format!("{:016x}", fnv1a(library)));

@@ -6,8 +6,8 @@
 //! so messages from both keep one order, and it welcomes each new subscriber
 //! (`iopub_welcome`, an XPUB socket); heartbeat echoes on its own thread.
 //! SIGINT interrupts the engine instead of killing the kernel; the kernel exits when
-//! the process that started it dies. The stdin
-//! socket is bound (clients expect it) but not read: no `input_request` yet.
+//! the process that started it dies. The stdin socket is bound (clients expect it)
+//! but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
 use super::handlers::{dispatch, Channel, Kernel, Outgoing};
