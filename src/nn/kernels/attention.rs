@@ -42,6 +42,13 @@ struct Layout {
     row: usize,
 }
 
+impl Layout {
+    /// Where head `h`'s block starts within a batch item.
+    fn head_start(&self, h: usize) -> usize {
+        self.off + h * self.head
+    }
+}
+
 /// Q, K and V in one buffer with a common batch stride, and the output's layout in its own.
 #[derive(Debug, Clone, Copy)]
 struct Blocks {
@@ -218,9 +225,9 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
                     for h in 0..heads {
                         let p_bh = &mut p_b[h * p_blk..][..p_blk];
                         let (q_bh, k_bh, v_bh) = (
-                            &src[lq.off + h * lq.head..],
-                            &src[lk.off + h * lk.head..],
-                            &src[lv.off + h * lv.head..],
+                            &src[lq.head_start(h)..],
+                            &src[lk.head_start(h)..],
+                            &src[lv.head_start(h)..],
                         );
                         gemm_strided(
                             (tq, d, tk),
@@ -246,7 +253,7 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
                         }
                         gemm_strided(
                             (tq, tk, d),
-                            &mut o_b[lo.off + h * lo.head..],
+                            &mut o_b[lo.head_start(h)..],
                             lo.row,
                             false,
                             p_bh,
@@ -286,9 +293,9 @@ fn backward<E: Real>(qkv: &[E], blocks: Blocks, p: &[E], d_o: &[E], b: usize) ->
                     let do_b = &d_o[bi * lo.batch..];
                     for h in 0..heads {
                         let p_bh = &p[(bi * heads + h) * p_blk..][..p_blk];
-                        let (qo, ko, vo) = (lq.off + h * lq.head, lk.off + h * lk.head, lv.off + h * lv.head);
+                        let (qo, ko, vo) = (lq.head_start(h), lk.head_start(h), lv.head_start(h));
                         let (q_bh, k_bh, v_bh) = (&src[qo..], &src[ko..], &src[vo..]);
-                        let do_bh = &do_b[lo.off + h * lo.head..];
+                        let do_bh = &do_b[lo.head_start(h)..];
                         gemm_strided(
                             (tk, tq, d),
                             &mut dst[vo..],

@@ -37,8 +37,8 @@ pub(crate) fn relu<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
         values(&w_2.bias),
     );
     let xv = values(&x);
-    let mut a = affine(&xv, &w1, &b1); // H
-                                       // Element-wise passes over the (rows, d_ff) buffer are split in blocks over the workers.
+    // H; the element-wise passes over this (rows, d_ff) buffer run in blocks over the workers.
+    let mut a = affine(&xv, &w1, &b1);
     a.par_chunks_mut(BLOCK).for_each(|a| {
         simd(
             #[inline(always)]
@@ -62,9 +62,9 @@ pub(crate) fn relu<S: Shape, E: Real, D: Device<E>, T: Tape<E, D>>(
                     simd(
                         #[inline(always)]
                         || {
+                            // dH = dA ⊙ [A > 0]
                             for (g, &a) in dh.iter_mut().zip(a) {
                                 *g = if a > E::zero() { *g } else { E::zero() };
-                                // dH = dA ⊙ [A > 0]
                             }
                         },
                     )

@@ -241,8 +241,7 @@ unsafe fn pack_b_gather(
     );
     for (jr, panel) in (0..nc).step_by(NR).zip(out.chunks_exact_mut(NR * kc)) {
         for h in 0..NR / 16 {
-            let valid = nc.saturating_sub(jr + 16 * h).min(16);
-            let mask: __mmask16 = if valid >= 16 { 0xffff } else { (1u16 << valid) - 1 };
+            let mask = lane_mask(nc.saturating_sub(jr + 16 * h));
             // SAFETY: the gathered lanes are columns below nc and rows below kc, inside b (the
             // contract above); the masked lanes are not read. The stores stay in this panel.
             unsafe {
@@ -253,6 +252,15 @@ unsafe fn pack_b_gather(
                 }
             }
         }
+    }
+}
+
+/// The mask of a 16-lane register's first `cols` lanes (all 16 when `cols ≥ 16`).
+fn lane_mask(cols: usize) -> __mmask16 {
+    if cols >= 16 {
+        0xffff
+    } else {
+        (1u16 << cols) - 1
     }
 }
 
@@ -281,14 +289,7 @@ unsafe fn micro<const R: usize, const V: usize>(
     nr: usize,
     load_c: bool,
 ) {
-    let masks: [__mmask16; V] = std::array::from_fn(|v| {
-        let cols = nr.saturating_sub(16 * v).min(16);
-        if cols == 16 {
-            0xffff
-        } else {
-            (1u16 << cols) - 1
-        }
-    });
+    let masks: [__mmask16; V] = std::array::from_fn(|v| lane_mask(nr.saturating_sub(16 * v)));
     let mut acc = [[_mm512_setzero_ps(); V]; R];
     // SAFETY (whole body): rows past `mr` re-read row `mr - 1` (their sums are dropped), and the
     // masked loads and stores touch only columns below `nr`, so every access is inside the
