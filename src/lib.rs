@@ -20,6 +20,7 @@
 pub mod data;
 pub mod display;
 pub mod error;
+pub mod exercises;
 pub mod models;
 pub mod nn;
 pub mod plot;

@@ -1,13 +1,25 @@
 //! Everything a chapter cell needs, in one `use ferrolab::prelude::*;`: the layers, the book's
-//! models, their summaries, and dfdx itself (devices, tensors, optimizers, losses) underneath.
+//! models, their summaries, the data sets and their traits, plots, display, training, the
+//! chapters' exercise checks, and dfdx itself (devices, tensors, optimizers, losses)
+//! underneath. No chapter cell needs a `use` line for a library item.
 // In scope so that a cell's last expression compiles once (see `display::DebugDisplay`).
+pub use crate::data::{
+    digits, digits_28x28, digits_8x8, magnitude_spectrogram, read_csv, read_mnist, sentiment_sentences,
+    sequence_classes, spoken_digits, spoken_digits_spectrograms, Batch, Dataset, FeatureSet, Sample, Split,
+    TextSet, TokenSet, WordPiece, WordTokenizer,
+};
 pub use crate::display::DebugDisplay as _;
+pub use crate::display::{display, DisplayHandle, Displayable, Html, MimeBundle, Progress};
 pub use crate::error::{Error, Result};
+pub use crate::exercises::{self, Check};
 pub use crate::models::{BertClassifier, BertConfig, Cnn, Mlp, StackedLstm};
 pub use crate::nn::{
     scaled_dot_product_attention, Activation, AvgPool2D, Conv2D, Conv2DConfig, Dense, Dyn1, Dyn2, Dyn3, Dyn4,
     Embedding, EncoderBlock, EncoderConfig, FeedForward, Flatten, LastState, LayerNorm, Lstm, MaxPool2D,
     MultiHeadAttention, OutputShape, Real, Sequences, SimpleRnn,
+};
+pub use crate::plot::{
+    AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot, Series,
 };
 pub use crate::summary::Summary;
 pub use crate::train::{
@@ -15,5 +27,6 @@ pub use crate::train::{
     CsvLogger, EarlyStopping, FitConfig, History, LiveCurves, Metrics, ModelCheckpoint, Observer,
     TextProgress, TrainError, Verbose,
 };
+pub use crate::{data, plot};
 pub use dfdx::optim::{Adam, AdamConfig, RMSprop, RMSpropConfig, Sgd, SgdConfig};
 pub use dfdx::prelude::*;

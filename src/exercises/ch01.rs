@@ -1,0 +1,1 @@
+//! Checks for the exercises of chapter 01 (tutorials/ch01.md).

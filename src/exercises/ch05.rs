@@ -1,0 +1,1 @@
+//! Checks for the exercises of chapter 05 (tutorials/ch05.md).
