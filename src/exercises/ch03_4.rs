@@ -16,6 +16,30 @@ fn values(len: usize, seed: usize) -> Vec<f64> {
         .collect()
 }
 
+/// `[0.25, -1, 0.123457]`: numbers as short as they print exactly (6 decimals at most), so a
+/// reason shows the inputs as a learner would type them.
+fn show(v: &[f64]) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|x| {
+            let s = format!("{x:.6}");
+            let s = s.trim_end_matches('0').trim_end_matches('.');
+            if s == "-0" {
+                "0".to_string()
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// `[[…], […]]`, each row as [`show`] writes it.
+fn show_rows(rows: &[Vec<f64>]) -> String {
+    let items: Vec<String> = rows.iter().map(|r| show(r)).collect();
+    format!("[{}]", items.join(", "))
+}
+
 /// A row-major `rows×cols` matrix as rows, the way the exercise takes `W` and `U`.
 fn rows(flat: &[f64], cols: usize) -> Vec<Vec<f64>> {
     flat.chunks(cols).map(<[f64]>::to_vec).collect()
@@ -54,7 +78,12 @@ pub fn rnn_step(f: impl Fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> 
             let (h1, h2) = states.split_at(units);
             let input = |t: usize, x: &[f64], h: &[f64]| {
                 format!(
-                    "{units} units, {features} features, step {t}: W = {w:?}, U = {u:?}, b = {b:?}, x_t = {x:?}, h_prev = {h:?}"
+                    "{units} units, {features} features, step {t}: W = {}, U = {}, b = {}, x_t = {}, h_prev = {}",
+                    show_rows(&w),
+                    show_rows(&u),
+                    show(&b),
+                    show(x),
+                    show(h)
                 )
             };
             let zeros = vec![0.0; units];
@@ -103,7 +132,7 @@ pub fn attention_weights(f: impl Fn(&[f64], &[Vec<f64>]) -> Vec<f64>) -> Check {
             let k = dev.tensor_from_vec(keys.concat(), (1, 1, n, d));
             let v = dev.zeros_like(&(1, 1, n, d));
             let (_, weights) = scaled_dot_product_attention(q, k, v, None::<&Tensor<Dyn2, f64, Cpu>>);
-            let input = format!("{name}: query = {query:?}, keys = {keys:?}");
+            let input = format!("{name}: query = {}, keys = {}", show(&query), show_rows(&keys));
             expect_close(input, &f(&query, &keys), &weights.as_vec(), 1e-9)?;
         }
         Ok(())
@@ -147,13 +176,25 @@ mod tests {
     }
 
     #[test]
+    fn inputs_print_short() {
+        assert_eq!(
+            show(&[0.19999999999999996, -1.0, -0.0, 1.0 / 3.0]),
+            "[0.2, -1, 0, 0.333333]"
+        );
+        assert_eq!(show_rows(&[vec![0.5], vec![]]), "[[0.5], []]");
+    }
+
+    #[test]
     fn rnn_step_judges_one_step() {
         assert!(rnn_step(step).is_correct());
         // The chapter's mistake: the tanh forgotten.
         let Verdict::Incorrect(reason) = rnn_step(affine).verdict else {
             panic!("no tanh is wrong")
         };
-        assert!(reason.starts_with("for 2 units, 3 features, step 1"), "{reason}");
+        assert!(
+            reason.starts_with("for 2 units, 3 features, step 1: W = [[-0.65, 0.8, 0.2], "),
+            "{reason}"
+        );
         // U applied to x (transposed roles) panics or misses; either way incorrect.
         assert!(!rnn_step(|w, u, b, x, h| step(w, u, b, h, x)).is_correct());
         assert_eq!(rnn_step(|_, _, _, _, _| todo!()).verdict, Verdict::NotAttempted);
