@@ -26,7 +26,7 @@ const CONV_CASES: [(usize, usize, usize, usize); 10] = [
 
 /// Exercise `conv-output-size`: `f(n, k, stride, padding)` must give the height (= width) of
 /// a `Conv2D`'s output on an `n×n` input, as the layer's own shape rule computes it.
-pub fn conv_output_size(f: impl Fn(usize, usize, usize, usize) -> usize) -> Check {
+pub fn conv_output_size(f: fn(usize, usize, usize, usize) -> usize) -> Check {
     check("conv-output-size", || {
         let dev = Cpu::default();
         for (n, k, stride, padding) in CONV_CASES {
@@ -68,7 +68,7 @@ fn pooling_images() -> Vec<(&'static str, usize, usize, Vec<f32>)> {
 
 /// Exercise `max-pool-2x2`: `f(image, rows, cols)` must return the 2×2, stride-2 max pooling
 /// of a row-major `rows×cols` image, `(rows / 2) × (cols / 2)` values, as [`MaxPool2D`] does.
-pub fn max_pool_2x2(f: impl Fn(&[f32], usize, usize) -> Vec<f32>) -> Check {
+pub fn max_pool_2x2(f: fn(&[f32], usize, usize) -> Vec<f32>) -> Check {
     check("max-pool-2x2", || {
         let dev = Cpu::default();
         for (name, rows, cols, image) in pooling_images() {

@@ -49,7 +49,7 @@ fn rows(flat: &[f64], cols: usize) -> Vec<Vec<f64>> {
 /// `h_t = tanh(W x_t + U h_{t−1} + b)`, with `W` as `units` rows of `features` numbers and
 /// `U` as `units` rows of `units` numbers. Checked against [`SimpleRnn`] on two-step
 /// sequences: the first step starts from `h_0 = 0`, the second from the layer's own `h_1`.
-pub fn rnn_step(f: impl Fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>) -> Check {
+pub fn rnn_step(f: fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>) -> Check {
     check("rnn-step", || {
         let dev = Cpu::default();
         // (features, units, scale of the inputs): non-square W, a single feature, saturated tanh.
@@ -100,7 +100,7 @@ type Keys = Vec<Vec<f64>>;
 
 /// Exercise `attention-weights`: `f(query, keys)` must return `softmax(q·k_j / √d_k)` over the
 /// keys `j`, where `d_k` is the query's length, as [`scaled_dot_product_attention`] computes it.
-pub fn attention_weights(f: impl Fn(&[f64], &[Vec<f64>]) -> Vec<f64>) -> Check {
+pub fn attention_weights(f: fn(&[f64], &[Vec<f64>]) -> Vec<f64>) -> Check {
     check("attention-weights", || {
         let dev = Cpu::default();
         let cases: Vec<(&str, Query, Keys)> = vec![

@@ -17,7 +17,7 @@ use crate::train::{evaluate, fit, FitConfig, Verbose};
 /// Exercise `conv-params`: `f(in_channels, filters, kernel_size)` must give the trainable
 /// parameters of `Conv2D(filters, (kernel_size, kernel_size))` on `in_channels` channels,
 /// counted by dfdx in the library's layer.
-pub fn conv_params(f: impl Fn(usize, usize, usize) -> usize) -> Check {
+pub fn conv_params(f: fn(usize, usize, usize) -> usize) -> Check {
     check("conv-params", || {
         let dev = Cpu::default();
         // The book's two layers first, then colour input, a 1×1 kernel, a single filter.
@@ -39,7 +39,7 @@ pub fn conv_params(f: impl Fn(usize, usize, usize) -> usize) -> Check {
 
 /// Exercise `accuracy`: `f(predictions, labels)` must give the share of positions where the
 /// two agree, in 0..=1, and 0 for empty lists, as [`ConfusionMatrix::accuracy`] counts it.
-pub fn accuracy(f: impl Fn(&[usize], &[usize]) -> f64) -> Check {
+pub fn accuracy(f: fn(&[usize], &[usize]) -> f64) -> Check {
     check("accuracy", || {
         let cases: [(&[usize], &[usize]); 6] = [
             (&[3, 1, 4, 1, 5, 9], &[3, 1, 4, 1, 5, 9]),
@@ -66,7 +66,7 @@ pub const LEARNING_RATE_TASK: (usize, usize, f64) = (300, 2, 0.7);
 /// (seeded) trained for [`LEARNING_RATE_TASK`]`.1` epochs on the first
 /// [`LEARNING_RATE_TASK`]`.0` training digits (batch 32) must reach a test accuracy of at least
 /// [`LEARNING_RATE_TASK`]`.2` on the held-out fifth. Takes about a second per try.
-pub fn learning_rate(f: impl Fn() -> f64) -> Check {
+pub fn learning_rate(f: fn() -> f64) -> Check {
     check("learning-rate", || {
         let (items, epochs, threshold) = LEARNING_RATE_TASK;
         let rate = f();
@@ -89,18 +89,24 @@ pub fn learning_rate(f: impl Fn() -> f64) -> Check {
             return Ok(());
         }
         let loss = history.metric("loss");
-        let trend = match (loss.first(), loss.last()) {
-            (Some(first), Some(last)) if !last.is_finite() || last > first => {
-                format!("the training loss went from {first:.3} to {last:.3}: steps this large overshoot")
-            }
-            (Some(first), Some(last)) => {
-                format!("the training loss only went from {first:.3} to {last:.3}")
-            }
-            _ => "no epoch finished".into(),
+        let (Some(&first), Some(&last)) = (loss.first(), loss.last()) else {
+            return Err(format!("for learning_rate = {rate}: no epoch finished"));
+        };
+        // Mean cross-entropy of a guess that gives each of the 10 classes the same probability.
+        let guessing = (10f64).ln();
+        let why = if !last.is_finite() || last > first || first > 1.5 * guessing {
+            format!(
+                "the loss went from {first:.3} to {last:.3}, starting far above the {guessing:.3} of \
+                 guessing: steps this large overshoot"
+            )
+        } else if last > 0.9 * first {
+            format!("the loss hardly moved, from {first:.3} to {last:.3}: steps this small change little")
+        } else {
+            format!("the loss fell from {first:.3} to {last:.3}, not yet far enough")
         };
         Err(format!(
             "for learning_rate = {rate}: {epochs} epochs on {items} digits reached a test accuracy of \
-             {:.3}, below {threshold} ({trend})",
+             {:.3}, below {threshold} ({why})",
             test.accuracy
         ))
     })
