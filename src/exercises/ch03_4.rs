@@ -45,11 +45,14 @@ fn rows(flat: &[f64], cols: usize) -> Vec<Vec<f64>> {
     flat.chunks(cols).map(<[f64]>::to_vec).collect()
 }
 
+/// The learner's `rnn_step(w, u, b, x_t, h_prev) -> h_t`.
+pub type RnnStep = fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>;
+
 /// Exercise `rnn-step`: `f(w, u, b, x_t, h_prev)` must return
 /// `h_t = tanh(W x_t + U h_{t−1} + b)`, with `W` as `units` rows of `features` numbers and
 /// `U` as `units` rows of `units` numbers. Checked against [`SimpleRnn`] on two-step
 /// sequences: the first step starts from `h_0 = 0`, the second from the layer's own `h_1`.
-pub fn rnn_step(f: fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>) -> Check {
+pub fn rnn_step(f: RnnStep) -> Check {
     check("rnn-step", || {
         let dev = Cpu::default();
         // (features, units, scale of the inputs): non-square W, a single feature, saturated tanh.
