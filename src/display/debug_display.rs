@@ -16,7 +16,12 @@ pub trait DebugDisplay {
 }
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
+    /// Shows nothing for `()`: a cell ending in a `for` loop or an `if` without `else` has
+    /// no value to show.
     fn evcxr_display(&self) {
+        if std::any::type_name::<T>() == "()" {
+            return;
+        }
         evcxr_print(&MimeBundle::new().with(mime::PLAIN, format!("{self:?}")));
     }
 }
@@ -32,6 +37,14 @@ mod tests {
         assert_eq!(out, "EVCXR_BEGIN_CONTENT text/plain\n2\nEVCXR_END_CONTENT\n");
         let ((), out) = capture(|| "s".evcxr_display());
         assert_eq!(out, "EVCXR_BEGIN_CONTENT text/plain\n\"s\"\nEVCXR_END_CONTENT\n");
+    }
+
+    #[test]
+    fn the_unit_value_shows_nothing() {
+        let ((), out) = capture(|| ().evcxr_display());
+        assert_eq!(out, "");
+        let ((), out) = capture(|| ((),).evcxr_display());
+        assert_eq!(out, "EVCXR_BEGIN_CONTENT text/plain\n((),)\nEVCXR_END_CONTENT\n");
     }
 
     #[test]
