@@ -307,3 +307,40 @@ fn model_ids_are_found_in_the_hugging_face_cache() {
     );
     assert!(err.contains("hf download org/absent"), "{err}");
 }
+
+#[test]
+fn records_for_an_embed_command() {
+    use ferrolab::models::pretrained::{embed_records, read_texts};
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("m");
+    write_dir(&model, &bert_tensors(1), StDtype::F32, &config(1));
+    let lines = tmp.path().join("texts.jsonl");
+    std::fs::write(
+        &lines,
+        "{\"text\": \"the cat\\nsat\", \"id\": 1}\n\n{\"text\": \"a mat!\"}\n",
+    )
+    .unwrap();
+    let texts = read_texts(&lines, true).unwrap();
+    assert_eq!(texts, vec!["the cat\nsat", "a mat!"]);
+    let m = model.to_str().unwrap();
+    let tokens = embed_records(m, &texts, true).unwrap();
+    assert_eq!(
+        tokens[0],
+        serde_json::json!({"text": "the cat\nsat", "ids": [2, 5, 6, 7, 3]})
+    );
+    let full = embed_records(m, &texts, false).unwrap();
+    assert_eq!(full[1]["ids"], serde_json::json!([2, 14, 9, 13, 3]));
+    assert_eq!(full[1]["embedding"].as_array().unwrap().len(), HIDDEN);
+
+    std::fs::write(&lines, "{\"text\": \"fine\"}\n{\"body\": \"no text\"}\n").unwrap();
+    let err = read_texts(&lines, true).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: line 2: expected an object with a string field \"text\"",
+            lines.display()
+        )
+    );
+    std::fs::write(&lines, "one\r\ntwo\n").unwrap();
+    assert_eq!(read_texts(&lines, false).unwrap(), vec!["one", "two"]);
+}

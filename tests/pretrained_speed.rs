@@ -29,6 +29,18 @@ fn minilm_sentences_per_second() {
             model.sentence_embeddings(&enc).unwrap();
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("batch {batch}: {:.1} sentences/s", (runs * batch) as f64 / secs);
+        println!(
+            "ferrolab batch {batch}: {:.1} sentences/s",
+            (runs * batch) as f64 / secs
+        );
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM")) {
+        let kb: f64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        println!("ferrolab peak memory: {:.0} MB", kb / 1024.0);
     }
 }

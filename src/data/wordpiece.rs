@@ -332,6 +332,14 @@ impl WordPiece {
         BatchEncoding::pad(&encodings, self.pad_id)
     }
 
+    /// A labelled text set as token ids for training, each text `[CLS] … [SEP]` padded or cut
+    /// to `max_len` (see [`WordPiece::encode`]).
+    pub fn encode_set(&self, set: &super::TextSet, max_len: usize) -> super::TokenSet {
+        let ids = set.texts.iter().flat_map(|t| self.encode(t, max_len)).collect();
+        super::TokenSet::new(ids, max_len, set.labels.clone(), set.classes.clone())
+            .expect("one row of max_len ids per label")
+    }
+
     /// Ids back to text: special tokens dropped, `##` pieces glued to the piece before.
     pub fn decode(&self, ids: &[usize]) -> String {
         let mut out = String::new();
