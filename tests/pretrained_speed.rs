@@ -18,7 +18,11 @@ fn minilm_sentences_per_second() {
     model.max_len = 128;
     // Texts long enough to fill 128 tokens, as the PyTorch side pads/cuts to 128.
     let text = "The quick brown fox jumps over the lazy dog near the river bank. ".repeat(20);
-    for batch in [1usize, 32] {
+    // FERROLAB_BATCHES=1 measures batch 1 only (for a profiler).
+    let batches: Vec<usize> = std::env::var("FERROLAB_BATCHES")
+        .map(|v| v.split(',').filter_map(|b| b.trim().parse().ok()).collect())
+        .unwrap_or_else(|_| vec![1, 32]);
+    for batch in batches {
         let texts = vec![text.as_str(); batch];
         let enc = model.tokenizer.encode_batch(&texts, 128);
         assert_eq!(enc.steps, 128);
