@@ -25,8 +25,8 @@
 //! that comes from the padding itself.
 //!
 //! ```ignore
-//! let wp = WordPiece::from_vocab_file("vocab.txt")?;
-//! assert_eq!(wp.tokenize("Unaffable café!"), ["una", "##ff", "##able", "cafe", "!"]);
+//! let wp = WordPiece::from_vocab_file("vocab.txt")?; // all-MiniLM-L6-v2's (bert-base-uncased's)
+//! assert_eq!(wp.tokenize("Unaffable café!"), ["una", "##ffa", "##ble", "cafe", "!"]);
 //! let enc = wp.encode_pair("How old are you?", "I'm 6.", 128);
 //! // enc.ids: [CLS] how old are you ? [SEP] i ' m 6 . [SEP]; enc.type_ids: 0 … 0 1 … 1
 //! ```
