@@ -5,14 +5,14 @@
 // In scope so that a cell's last expression compiles once (see `display::DebugDisplay`).
 pub use crate::data::{
     digits, digits_28x28, digits_8x8, magnitude_spectrogram, read_csv, read_mnist, sentiment_sentences,
-    sequence_classes, spoken_digits, spoken_digits_spectrograms, Batch, Dataset, FeatureSet, Sample, Split,
-    TextSet, TokenSet, WordPiece, WordTokenizer,
+    sequence_classes, spoken_digits, spoken_digits_spectrograms, Batch, BatchEncoding, Dataset, Encoding,
+    FeatureSet, Sample, Split, TextSet, TokenSet, WordPiece, WordTokenizer,
 };
 pub use crate::display::DebugDisplay as _;
 pub use crate::display::{display, DisplayHandle, Displayable, Html, MimeBundle, Progress};
 pub use crate::error::{Error, Result};
 pub use crate::exercises::{self, Check};
-pub use crate::models::{BertClassifier, BertConfig, Cnn, Mlp, StackedLstm};
+pub use crate::models::{cosine, BertClassifier, BertConfig, BertModel, Cnn, Mlp, StackedLstm};
 pub use crate::nn::{
     scaled_dot_product_attention, Activation, AvgPool2D, Conv2D, Conv2DConfig, Dense, Dyn1, Dyn2, Dyn3, Dyn4,
     Embedding, EncoderBlock, EncoderConfig, FeedForward, Flatten, LastState, LayerNorm, Lstm, MaxPool2D,

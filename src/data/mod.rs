@@ -41,4 +41,4 @@ pub use image::resize_bilinear;
 pub use preview::{Preview, PreviewRow};
 pub use sequence::{sequence_classes, SEQ_CLASSES, SEQ_FEATURES, SEQ_STEPS};
 pub use text::{sentiment_sentences, TextSet, WordTokenizer};
-pub use wordpiece::{basic_tokenize, WordPiece};
+pub use wordpiece::{basic_tokenize, BatchEncoding, Encoding, WordPiece};

@@ -8,11 +8,13 @@ pub mod bert;
 pub mod cnn;
 pub mod lstm;
 pub mod mlp;
+pub mod pretrained;
 
 pub use bert::{BertClassifier, BertConfig};
 pub use cnn::Cnn;
 pub use lstm::StackedLstm;
 pub use mlp::Mlp;
+pub use pretrained::{cosine, BertModel, PretrainedConfig, PretrainedError};
 
 use dfdx::prelude::*;
 
