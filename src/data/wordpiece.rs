@@ -25,8 +25,8 @@
 //! that comes from the padding itself.
 //!
 //! ```ignore
-//! let wp = WordPiece::from_vocab_file("vocab.txt")?;
-//! assert_eq!(wp.tokenize("Unaffable café!"), ["una", "##ff", "##able", "cafe", "!"]);
+//! let wp = WordPiece::from_vocab_file("vocab.txt")?; // all-MiniLM-L6-v2's (bert-base-uncased's)
+//! assert_eq!(wp.tokenize("Unaffable café!"), ["una", "##ffa", "##ble", "cafe", "!"]);
 //! let enc = wp.encode_pair("How old are you?", "I'm 6.", 128);
 //! // enc.ids: [CLS] how old are you ? [SEP] i ' m 6 . [SEP]; enc.type_ids: 0 … 0 1 … 1
 //! ```
@@ -330,6 +330,14 @@ impl WordPiece {
             .map(|t| self.encode_text(t.as_ref(), max_len))
             .collect();
         BatchEncoding::pad(&encodings, self.pad_id)
+    }
+
+    /// A labelled text set as token ids for training, each text `[CLS] … [SEP]` padded or cut
+    /// to `max_len` (see [`WordPiece::encode`]).
+    pub fn encode_set(&self, set: &super::TextSet, max_len: usize) -> super::TokenSet {
+        let ids = set.texts.iter().flat_map(|t| self.encode(t, max_len)).collect();
+        super::TokenSet::new(ids, max_len, set.labels.clone(), set.classes.clone())
+            .expect("one row of max_len ids per label")
     }
 
     /// Ids back to text: special tokens dropped, `##` pieces glued to the piece before.

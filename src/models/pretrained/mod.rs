@@ -35,12 +35,15 @@
 
 mod config;
 mod error;
+mod fast;
 mod hub;
+mod script;
 mod weights;
 
 pub use config::PretrainedConfig;
 pub use error::{PretrainedError, PretrainedResult};
 pub use hub::resolve_model_dir;
+pub use script::{embed_records, read_texts};
 
 use std::path::{Path, PathBuf};
 
@@ -240,34 +243,43 @@ impl<E: Real, D: Device<E>> BertModel<E, D> {
             + self.segment_embedding.lookup::<NoneTape>(segments)?;
         let mut x: Tensor<Dyn3, E, D> = self.embedding_norm.try_forward(x)?;
         for layer in &self.layers {
-            x = layer.forward_maybe_weights(x, Some(&mask), false)?.0;
+            x = fast::encoder_block(layer, x, &mask)?;
         }
         Ok(x)
     }
 
     /// Hugging Face's `pooler_output` `(batch, hidden)`: `tanh(W h[CLS] + b)`.
     pub fn pooler_output(&self, batch: &BatchEncoding) -> PretrainedResult<Tensor<Dyn2, E, D>> {
+        self.pool(&self.last_hidden_state(batch)?)
+    }
+
+    /// The pooler on a hidden state already computed by [`BertModel::last_hidden_state`].
+    pub fn pool(&self, hidden: &Tensor<Dyn3, E, D>) -> PretrainedResult<Tensor<Dyn2, E, D>> {
         let Some(pooler) = &self.pooler else {
             let why = "this checkpoint has no pooler (pooler.dense.weight)";
             return Err(crate::Error::config("BertModel", why).into());
         };
-        let x = self.last_hidden_state(batch)?;
-        let (b, _, h) = *x.shape();
-        let cls = x.slice((.., 0..1, ..)).reshape_like(&(b, h));
+        let (b, _, h) = *hidden.shape();
+        let cls = hidden.clone().slice((.., 0..1, ..)).reshape_like(&(b, h)); // (B, S, H) -> (B, H) at [CLS]
         Ok(pooler.try_forward(cls)?.tanh())
     }
 
-    /// Mean of the token vectors over the attention mask, `(batch, hidden)`, L2-normalised when
-    /// [`BertModel::normalize`] is set.
+    /// Mean of the token vectors over the attention mask, one vector per text, L2-normalised
+    /// when [`BertModel::normalize`] is set.
     pub fn sentence_embeddings(&self, batch: &BatchEncoding) -> PretrainedResult<Vec<Vec<E>>> {
-        let hidden = self.last_hidden_state(batch)?.as_vec();
-        Ok(mean_pool(
-            &hidden,
+        Ok(self.mean_pool(&self.last_hidden_state(batch)?, batch))
+    }
+
+    /// [`BertModel::sentence_embeddings`] of a hidden state already computed for `batch`.
+    pub fn mean_pool(&self, hidden: &Tensor<Dyn3, E, D>, batch: &BatchEncoding) -> Vec<Vec<E>> {
+        let values = hidden.as_vec();
+        mean_pool(
+            &values,
             &batch.attention_mask,
             batch.batch,
             batch.steps,
             self.normalize,
-        ))
+        )
     }
 
     /// One sentence embedding per text (tokenized, cut to [`BertModel::max_len`], run in
@@ -474,6 +486,18 @@ fn mean_pool<E: Real>(
             mean.into_iter().map(|v| E::from_f64(v).unwrap()).collect()
         })
         .collect()
+}
+
+/// The tokenizer of a model directory or id, and the maximum length its texts are cut to, without
+/// reading the weights.
+pub fn load_tokenizer(path_or_id: &str) -> PretrainedResult<(WordPiece, usize)> {
+    let root = resolve_model_dir(path_or_id)?;
+    let dir = hub::transformer_dir(&root);
+    let config = PretrainedConfig::from_file(dir.join("config.json"))?;
+    Ok((
+        read_tokenizer(&dir)?,
+        read_max_len(&root, &dir, config.max_position_embeddings),
+    ))
 }
 
 /// `vocab.txt` with `tokenizer_config.json`'s `do_lower_case`, `strip_accents` and
