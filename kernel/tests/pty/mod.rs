@@ -1,5 +1,7 @@
 //! Starting the REPL binary in a pseudo-terminal with Rust cells (the evcxr engine), for
 //! the pty test files that share it. Temporary history and output folders under `dir`.
+//! Each test file uses some of these starters, so unused ones are not warnings.
+#![allow(dead_code)]
 
 use rexpect::session::{spawn_command, PtySession};
 use std::process::Command;
