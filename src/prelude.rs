@@ -5,7 +5,7 @@
 // In scope so that a cell's last expression compiles once (see `display::DebugDisplay`).
 pub use crate::data::{
     digits, digits_28x28, digits_8x8, magnitude_spectrogram, read_csv, read_mnist, sentiment_sentences,
-    sequence_classes, spoken_digits, spoken_digits_spectrograms, Batch, Dataset, FeatureSet,
+    sequence_classes, spoken_digits, spoken_digits_spectrograms, two_moons, Batch, Dataset, FeatureSet,
     Sample, Split, TextSet, TokenSet, WordPiece, WordTokenizer,
 };
 pub use crate::display::DebugDisplay as _;
