@@ -17,6 +17,10 @@ pub trait DebugDisplay {
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
     fn evcxr_display(&self) {
+        // A cell that ends in a `for` loop or a `match` of statements ends in `()`: nothing to show.
+        if std::any::type_name::<T>() == "()" {
+            return;
+        }
         evcxr_print(&MimeBundle::new().with(mime::PLAIN, format!("{self:?}")));
     }
 }
@@ -32,6 +36,12 @@ mod tests {
         assert_eq!(out, "EVCXR_BEGIN_CONTENT text/plain\n2\nEVCXR_END_CONTENT\n");
         let ((), out) = capture(|| "s".evcxr_display());
         assert_eq!(out, "EVCXR_BEGIN_CONTENT text/plain\n\"s\"\nEVCXR_END_CONTENT\n");
+    }
+
+    #[test]
+    fn unit_shows_nothing() {
+        let ((), out) = capture(|| ().evcxr_display());
+        assert_eq!(out, "");
     }
 
     #[test]
