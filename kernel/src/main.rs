@@ -5,12 +5,15 @@
 //! engine (`FERROLAB_ENGINE=mock` selects the mock engine, for protocol tests).
 
 mod bench;
+mod course;
 mod engine;
 mod install;
 mod jupyter;
+mod notebooks;
 mod repl;
 mod summary;
 mod train;
+mod tutorial;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -66,6 +69,21 @@ enum Command {
         #[arg(long)]
         no_warmup: bool,
     },
+    /// The guided course in the terminal: the REPL with a chapter open (where you left off).
+    Tutorial {
+        /// The chapter: 3.1, ch03-1, 6, …; default: the one you left, else chapter 1.
+        chapter: Option<String>,
+        /// Run every cell and every exercise's check (placeholder, mistake, solution) through
+        /// the engine instead, print the outputs, and fail on any problem (for chapter authors).
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Render tutorials/*.md to notebooks/*.ipynb.
+    Notebooks {
+        /// Only compare: fail if a notebook is missing or out of date.
+        #[arg(long)]
+        check: bool,
+    },
     /// Time a training step of the book's models (compare with benches/pytorch_bench.py).
     Bench(bench::BenchArgs),
 }
@@ -75,10 +93,31 @@ fn main() -> anyhow::Result<()> {
     // roles this call never returns. It must run before anything else.
     evcxr::runtime_hook();
     match Cli::parse().command {
-        None => run_repl("evcxr"),
+        None => run_repl("evcxr", None),
+        Some(Command::Notebooks { check }) => notebooks::run(check),
+        Some(Command::Tutorial {
+            chapter,
+            verify: true,
+        }) => {
+            let chapter = chapter.ok_or_else(|| anyhow::anyhow!("--verify needs a chapter, e.g. ch03-1"))?;
+            let engine = start_evcxr(true)?;
+            let result = tutorial::verify(&engine, &chapter);
+            engine::Engine::shutdown(&engine, false);
+            result
+        }
+        Some(Command::Tutorial {
+            chapter,
+            verify: false,
+        }) => {
+            let saved = course::Course::load(course::progress::default_path(), false)
+                .0
+                .saved_chapter()
+                .map(String::from);
+            run_repl("evcxr", Some(chapter.or(saved).unwrap_or_else(|| "1".into())))
+        }
         Some(Command::Summary { model, size }) => summary::run(model, size),
         Some(Command::Train(args)) => train::run(args),
-        Some(Command::Repl { engine }) => run_repl(&engine),
+        Some(Command::Repl { engine }) => run_repl(&engine, None),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Kernel { connection_file }) => {
             let info = jupyter::connection::ConnectionInfo::from_file(&connection_file)?;
@@ -117,27 +156,39 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn run_repl(engine: &str) -> anyhow::Result<()> {
+/// Starts the Rust engine. On a cold machine the library builds for cells first, with a
+/// progress bar, rather than leave a prompt whose first cell would hang for minutes; with
+/// `wait`, a warm start also waits until the engine is ready (for batch runs).
+fn start_evcxr(wait: bool) -> anyhow::Result<engine::evcxr_engine::EvcxrEngine> {
+    let prepared = engine::setup::prepare()?;
+    let slot = prepared.slot.dir.clone();
+    let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
+    // The slot's lock lives as long as the process.
+    std::mem::forget(prepared.slot);
+    if engine.started_cold() {
+        println!("Building the ferrolab library for Rust cells (once per machine and version)…");
+        engine::warmup::wait_ready(&engine, &slot, false)?;
+    } else if wait {
+        engine::warmup::wait_ready(&engine, &slot, true)?;
+    }
+    Ok(engine)
+}
+
+fn run_repl(engine: &str, chapter: Option<String>) -> anyhow::Result<()> {
     match engine {
         "mock" => {
             let banner = repl::Banner {
                 device: "mock engine".into(),
                 first_example: "1 + 2 * 3".into(),
             };
-            repl::run(std::sync::Arc::new(engine::mock::MockEngine::new()), banner)
+            repl::run(
+                std::sync::Arc::new(engine::mock::MockEngine::new()),
+                banner,
+                chapter,
+            )
         }
         "evcxr" => {
-            let prepared = engine::setup::prepare()?;
-            let slot = prepared.slot.dir.clone();
-            let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
-            // The slot's lock lives as long as the process.
-            std::mem::forget(prepared.slot);
-            // First start on this machine: the library builds for cells. Show it rather than
-            // leave a prompt whose first cell would hang for minutes.
-            if engine.started_cold() {
-                println!("Building the ferrolab library for Rust cells (once per machine and version)…");
-                engine::warmup::wait_ready(&engine, &slot, false)?;
-            }
+            let engine = start_evcxr(false)?;
             let device = if cfg!(feature = "cuda") {
                 "CPU (CUDA available)"
             } else {
@@ -147,7 +198,7 @@ fn run_repl(engine: &str) -> anyhow::Result<()> {
                 device: device.into(),
                 first_example: "let dev = Cpu::seed_from_u64(0); Cnn::<f32, Cpu>::new(&dev).summary()".into(),
             };
-            repl::run(std::sync::Arc::new(engine), banner)
+            repl::run(std::sync::Arc::new(engine), banner, chapter)
         }
         other => anyhow::bail!("unknown engine {other:?}: use `evcxr` or `mock`"),
     }

@@ -1,60 +1,18 @@
 //! Runs the official `jupyter_kernel_test` suite (kernel/tests/jkt) against the built binary.
 //!
-//! The suite needs Python with jupyter-kernel-test 0.7 and jupyter_client. It uses the
-//! interpreter in `$FERROLAB_PYTHON`, else the project's test venv under the user cache dir
-//! (`~/.cache/ferrolab/venv`), creating that venv with pip on first use. The kernelspec and
-//! history file live in a temporary dir, so the user's Jupyter setup is never touched.
+//! The suite needs Python with jupyter-kernel-test 0.7 and jupyter_client (see `python/`).
+//! The kernelspec and history file live in a temporary dir, so the user's Jupyter setup is
+//! never touched.
 
-use std::path::{Path, PathBuf};
+mod python;
+
+use std::path::Path;
 use std::process::Command;
-
-const PACKAGES: &[&str] = &["jupyter-kernel-test==0.7.0", "jupyter_client>=8,<9"];
-
-fn venv_python() -> PathBuf {
-    if let Some(python) = std::env::var_os("FERROLAB_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let venv = Path::new(&home).join(".cache/ferrolab/venv");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import jupyter_kernel_test, jupyter_client"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        let made = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "could not create a Python venv at {}",
-            venv.display()
-        );
-        let installed = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet"])
-            .args(PACKAGES)
-            .status();
-        assert!(
-            installed.is_ok_and(|s| s.success()),
-            "pip could not install {PACKAGES:?} into {}",
-            venv.display()
-        );
-    }
-    python
-}
 
 /// Runs one suite module from kernel/tests/jkt against the binary with the given engine.
 fn run_suite(module: &str, engine: &str) {
-    let python = venv_python();
-    let tmp = tempfile::tempdir().unwrap();
-    let spec_dir = tmp.path().join("kernels/ferrolab-test");
-    std::fs::create_dir_all(&spec_dir).unwrap();
-    let spec = serde_json::json!({
-        "argv": [env!("CARGO_BIN_EXE_ferrolab"), "kernel", "-f", "{connection_file}"],
-        "display_name": format!("ferrolab ({engine} engine, test)"),
-        "language": "rust",
-        "interrupt_mode": "message",
-        "env": {"FERROLAB_ENGINE": engine},
-    });
-    std::fs::write(spec_dir.join("kernel.json"), spec.to_string()).unwrap();
+    let python = python::venv_python();
+    let tmp = python::kernelspec("ferrolab-test", engine);
 
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jkt");
     let out = Command::new(&python)

@@ -13,7 +13,7 @@
 use super::history::History;
 use super::messages::*;
 use super::wire::{Message, Signer, WireError, PROTOCOL_VERSION};
-use crate::engine::{Completeness, Engine, Event};
+use crate::engine::{Bundle, Completeness, Engine, Event};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -330,7 +330,7 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
             Event::Display { id, bundle } => publish(
                 "display_data",
                 to_value(DisplayData {
-                    data: bundle,
+                    data: json_as_json(bundle),
                     metadata: Map::new(),
                     transient: Transient { display_id: id },
                 }),
@@ -338,7 +338,7 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
             Event::UpdateDisplay { id, bundle } => publish(
                 "update_display_data",
                 to_value(DisplayData {
-                    data: bundle,
+                    data: json_as_json(bundle),
                     metadata: Map::new(),
                     transient: Transient { display_id: Some(id) },
                 }),
@@ -352,7 +352,7 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
                     "execute_result",
                     to_value(ExecuteResult {
                         execution_count: count,
-                        data: bundle,
+                        data: json_as_json(bundle),
                         metadata: Map::new(),
                     }),
                 );
@@ -386,12 +386,52 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
     }
 }
 
+/// Jupyter keeps JSON MIME types (`application/json`, `…+json`) as JSON, not as text: the
+/// engine's bundles carry every content as a string, so such content is parsed here.
+fn json_as_json(bundle: Bundle) -> Bundle {
+    bundle
+        .into_iter()
+        .map(|(mime, content)| {
+            let is_json = mime == "application/json" || mime.ends_with("+json");
+            match content {
+                Value::String(text) if is_json => {
+                    let parsed = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                    (mime, parsed)
+                }
+                other => (mime, other),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::mock::MockEngine;
     use crate::engine::{Bundle, Completions, EngineInfo};
     use serde_json::json;
+
+    #[test]
+    fn json_mime_types_are_sent_as_json() {
+        let mut bundle = Bundle::new();
+        bundle.insert("text/plain".into(), json!("{\"a\":1}"));
+        bundle.insert(
+            "application/vnd.ferrolab.check+json".into(),
+            json!("{\"verdict\":\"correct\"}"),
+        );
+        bundle.insert("application/json".into(), json!("not json"));
+        let data = json_as_json(bundle);
+        assert_eq!(data["text/plain"], json!("{\"a\":1}"));
+        assert_eq!(
+            data["application/vnd.ferrolab.check+json"],
+            json!({"verdict": "correct"})
+        );
+        assert_eq!(
+            data["application/json"],
+            json!("not json"),
+            "unparsable content stays text"
+        );
+    }
 
     /// An engine whose every cell panics, as a buggy engine might.
     struct PanickingEngine(MockEngine);

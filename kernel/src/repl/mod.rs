@@ -4,11 +4,14 @@
 //! completion from the engine, history kept per user), runs them, and renders their events
 //! (`render`). Ctrl-C while a cell runs asks the engine to interrupt it (training stops at
 //! the next batch and variables stay); Ctrl-C at the prompt clears the line; Ctrl-D exits.
+//! The guided course's commands (`:chapter`, `:next`, `:check`, …) are answered by
+//! [`Course`], whose actions run here through the same engine.
 
 mod editor;
 mod render;
 
-use crate::engine::Engine;
+use crate::course::{Action, Course};
+use crate::engine::{Engine, Event};
 use editor::EngineHelper;
 use render::Renderer;
 use rustyline::error::ReadlineError;
@@ -24,7 +27,8 @@ pub struct Banner {
     pub first_example: String,
 }
 
-pub fn run(engine: Arc<dyn Engine>, banner: Banner) -> anyhow::Result<()> {
+/// Runs the REPL; with `chapter`, the guided course opens that chapter first.
+pub fn run(engine: Arc<dyn Engine>, banner: Banner, chapter: Option<String>) -> anyhow::Result<()> {
     let session = session_dir();
     keep_stderr_off_the_screen(&session)?;
     let mut renderer = Renderer::stdout(session);
@@ -46,17 +50,56 @@ pub fn run(engine: Arc<dyn Engine>, banner: Banner) -> anyhow::Result<()> {
     }
     let _ = editor.load_history(&history); // absent on first start
 
+    let (mut course, note) = Course::load(crate::course::progress::default_path(), renderer.colour());
+    if let Some(note) = note {
+        println!("{note}");
+    }
+    let mut prefill: Option<String> = None;
+    if let Some(chapter) = chapter {
+        for action in course.open(&chapter) {
+            act(
+                action,
+                &engine,
+                &mut renderer,
+                &running,
+                &mut course,
+                &mut prefill,
+            );
+        }
+    }
+
     loop {
-        match editor.readline(&renderer.paint(">> ", "1;32")) {
+        let prompt = renderer.paint(">> ", "1;32");
+        let line = match prefill.take() {
+            Some(code) => editor.readline_with_initial(&prompt, (&code, "")),
+            None => editor.readline(&prompt),
+        };
+        match line {
             Ok(cell) if cell.trim().is_empty() => continue,
             Ok(cell) => {
                 editor.add_history_entry(cell.as_str())?;
                 // Append now, so history survives a crash or a killed terminal.
                 let _ = editor.append_history(&history);
-                running.store(true, Ordering::SeqCst);
-                crate::engine::execute_cell(engine.as_ref(), &cell, &mut |event| renderer.event(event));
-                running.store(false, Ordering::SeqCst);
-                renderer.break_live();
+                if Course::handles(&cell) {
+                    for action in course.command(&cell) {
+                        act(
+                            action,
+                            &engine,
+                            &mut renderer,
+                            &running,
+                            &mut course,
+                            &mut prefill,
+                        );
+                    }
+                    continue;
+                }
+                run_cell(&engine, &mut renderer, &running, &mut course, &cell);
+                if cell.trim() == ":help" {
+                    println!("\nThe guided course:");
+                    for (command, help) in crate::course::COMMANDS {
+                        println!("  {command:<18} {help}");
+                    }
+                }
             }
             Err(ReadlineError::Interrupted) => continue, // Ctrl-C at the prompt: clear the line
             Err(ReadlineError::Eof) => break,
@@ -67,6 +110,49 @@ pub fn run(engine: Arc<dyn Engine>, banner: Banner) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs one cell, recording any exercise check it shows in the course.
+fn run_cell(
+    engine: &Arc<dyn Engine>,
+    renderer: &mut Renderer<std::io::Stdout>,
+    running: &AtomicBool,
+    course: &mut Course,
+    cell: &str,
+) {
+    let mut checks = Vec::new();
+    running.store(true, Ordering::SeqCst);
+    crate::engine::execute_cell(engine.as_ref(), cell, &mut |event| {
+        if let Event::Result(bundle) = &event {
+            if let Some(json) = bundle
+                .get(ferrolab::exercises::mime::CHECK)
+                .and_then(|j| j.as_str())
+            {
+                checks.push(json.to_string());
+            }
+        }
+        renderer.event(event)
+    });
+    running.store(false, Ordering::SeqCst);
+    renderer.break_live();
+    for json in checks {
+        course.record(&json);
+    }
+}
+
+fn act(
+    action: Action,
+    engine: &Arc<dyn Engine>,
+    renderer: &mut Renderer<std::io::Stdout>,
+    running: &AtomicBool,
+    course: &mut Course,
+    prefill: &mut Option<String>,
+) {
+    match action {
+        Action::Say(text) => println!("{text}"),
+        Action::Run(code) => run_cell(engine, renderer, running, course, &code),
+        Action::Edit(code) => *prefill = Some(code),
+    }
+}
+
 fn print_banner(renderer: &Renderer<std::io::Stdout>, banner: &Banner) {
     let title = format!(
         "ferrolab {} · Rust deep-learning lab · {}",
@@ -74,7 +160,7 @@ fn print_banner(renderer: &Renderer<std::io::Stdout>, banner: &Banner) {
         banner.device
     );
     println!("{}", renderer.paint(&title, "1"));
-    println!("Type :help for commands. A first thing to try:");
+    println!("Type :help for commands, :chapter for the book's chapters. A first thing to try:");
     println!("    {}", banner.first_example);
     println!("Ctrl-C interrupts a running cell (training stops, variables stay); Ctrl-D exits.\n");
 }

@@ -223,6 +223,11 @@ impl<W: Write> Renderer<W> {
         Ok(path)
     }
 
+    /// Whether output is styled with ANSI colours.
+    pub fn colour(&self) -> bool {
+        self.colour
+    }
+
     pub fn paint(&self, text: &str, code: &str) -> String {
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")

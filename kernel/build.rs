@@ -1,0 +1,30 @@
+//! Embeds the chapters (`../tutorials/ch*.md`) so `ferrolab tutorial` works from any directory.
+
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tutorials");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut chapters: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    let slug = name.strip_suffix(".md")?;
+                    (slug.starts_with("ch") && !slug.contains('.'))
+                        .then(|| (slug.to_string(), e.path().display().to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    chapters.sort();
+    let mut out = String::from("&[\n");
+    for (slug, path) in &chapters {
+        println!("cargo:rerun-if-changed={path}");
+        out.push_str(&format!("    ({slug:?}, include_str!({path:?})),\n"));
+    }
+    out.push(']');
+    let target = Path::new(&std::env::var("OUT_DIR").unwrap()).join("chapters.rs");
+    std::fs::write(target, out).unwrap();
+}
