@@ -35,7 +35,7 @@ impl Scale {
     }
 
     /// The data value at plot position `p`.
-    pub(crate) fn from_plot(self, p: f64) -> f64 {
+    pub(crate) fn value_at(self, p: f64) -> f64 {
         match self {
             Scale::Linear => p,
             Scale::Log => 10f64.powf(p),
@@ -89,7 +89,7 @@ impl Axis {
 
     /// The data value at the axis' middle (the geometric mean of the ends on a log axis).
     pub(crate) fn middle(&self) -> f64 {
-        self.scale.from_plot((self.lo + self.hi) / 2.0)
+        self.scale.value_at((self.lo + self.hi) / 2.0)
     }
 
     /// At most about `max` labelled ticks and the lighter grid lines between them, in plot space.
