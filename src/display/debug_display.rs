@@ -16,8 +16,9 @@ pub trait DebugDisplay {
 }
 
 impl<T: std::fmt::Debug + ?Sized> DebugDisplay for T {
+    /// Shows nothing for `()`: a cell ending in a `for` loop or an `if` without `else` has
+    /// no value to show.
     fn evcxr_display(&self) {
-        // A cell that ends in a `for` loop or a `match` of statements ends in `()`: nothing to show.
         if std::any::type_name::<T>() == "()" {
             return;
         }
@@ -39,9 +40,11 @@ mod tests {
     }
 
     #[test]
-    fn unit_shows_nothing() {
+    fn the_unit_value_shows_nothing() {
         let ((), out) = capture(|| ().evcxr_display());
         assert_eq!(out, "");
+        let ((), out) = capture(|| ((),).evcxr_display());
+        assert_eq!(out, "EVCXR_BEGIN_CONTENT text/plain\n((),)\nEVCXR_END_CONTENT\n");
     }
 
     #[test]

@@ -180,7 +180,9 @@ pub fn expect_close(input: impl Display, got: &[f64], want: &[f64], tolerance: f
         ));
     }
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        if !((g - w).abs() <= tolerance) {
+        // Written so that a NaN is never close.
+        let close = (g - w).abs() <= tolerance;
+        if !close {
             return Err(format!(
                 "for {input}: at index {i} expected {w:.6}, got {g:.6} (tolerance {tolerance:e})"
             ));
