@@ -5,8 +5,8 @@
 // In scope so that a cell's last expression compiles once (see `display::DebugDisplay`).
 pub use crate::data::{
     digits, digits_28x28, digits_8x8, magnitude_spectrogram, read_csv, read_mnist, sentiment_sentences,
-    sequence_classes, spoken_digits, spoken_digits_spectrograms, Batch, BatchEncoding, Dataset, Encoding,
-    FeatureSet, Sample, Split, TextSet, TokenSet, WordPiece, WordTokenizer,
+    sequence_classes, spoken_digits, spoken_digits_spectrograms, two_moons, Batch, BatchEncoding, Dataset,
+    Encoding, FeatureSet, Sample, Split, TextSet, TokenSet, WordPiece, WordTokenizer,
 };
 pub use crate::display::DebugDisplay as _;
 pub use crate::display::{display, DisplayHandle, Displayable, Html, MimeBundle, Progress};
@@ -19,7 +19,8 @@ pub use crate::nn::{
     MultiHeadAttention, OutputShape, Real, Sequences, SimpleRnn,
 };
 pub use crate::plot::{
-    AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot, Series,
+    AttentionMap, ConfusionMatrix, Curves, DecisionRegions, FeatureMaps, Heatmap, ImageGrid, LineChart, Plot,
+    Series,
 };
 pub use crate::summary::Summary;
 pub use crate::train::{

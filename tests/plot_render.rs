@@ -6,7 +6,9 @@
 
 use std::io::Cursor;
 
-use ferrolab::plot::{AttentionMap, ConfusionMatrix, Curves, FeatureMaps, ImageGrid, LineChart, Plot};
+use ferrolab::plot::{
+    AttentionMap, ConfusionMatrix, Curves, DecisionRegions, FeatureMaps, Heatmap, ImageGrid, LineChart, Plot,
+};
 
 fn curves() -> Curves {
     let epochs = 12;
@@ -108,6 +110,82 @@ fn line_chart() -> LineChart {
         .scatter("samples", &xs, &noisy)
 }
 
+/// A power law `y = 3·x^-0.3` over five decades, with noisy samples: straight on log-log axes.
+fn log_chart() -> LineChart {
+    let xs: Vec<f64> = (0..=10).map(|i| 10f64.powf(1.0 + 0.5 * i as f64)).collect();
+    let fit: Vec<f64> = xs.iter().map(|x| 3.0 * x.powf(-0.3)).collect();
+    let noisy: Vec<f64> = fit
+        .iter()
+        .enumerate()
+        .map(|(i, y)| y * (1.0 + ((i * 7 % 5) as f64 - 2.0) / 40.0))
+        .collect();
+    LineChart::new()
+        .title("scaling")
+        .x_label("parameters")
+        .y_label("loss")
+        .scatter("runs", &xs, &noisy)
+        .line("fit", &xs, &fit)
+        .log_x()
+        .log_y()
+}
+
+/// A spectrogram-like map: 20 time frames × 30 frequency bins with a rising ridge.
+fn heatmap() -> Heatmap {
+    let (frames, bins) = (20, 30);
+    let values: Vec<f64> = (0..frames * bins)
+        .map(|i| {
+            let (f, b) = (i / bins, i % bins);
+            let ridge = 5.0 + f as f64;
+            (-((b as f64 - ridge).powi(2)) / 8.0).exp()
+        })
+        .collect();
+    Heatmap::new(frames, bins, &values)
+        .x_range(0.0, 4000.0)
+        .y_range(0.0, 0.25)
+        .x_label("frequency (Hz)")
+        .y_label("time (s)")
+        .transpose()
+        .title("spectrogram")
+}
+
+/// Three classes split by angle around the origin, with a few points of each.
+fn regions() -> DecisionRegions {
+    let view = DecisionRegions::new((-2.0, 2.0), (-1.5, 1.5), 40, 30);
+    let class_of = |x: f64, y: f64| {
+        (((y.atan2(x) + std::f64::consts::PI) / (2.0 * std::f64::consts::PI) * 3.0) as usize).min(2)
+    };
+    let probs: Vec<Vec<f64>> = view
+        .grid_points()
+        .chunks(2)
+        .map(|p| {
+            let c = class_of(p[0] as f64, p[1] as f64);
+            let sure = (f64::from(p[0]).hypot(f64::from(p[1])) / 2.0).min(1.0);
+            (0..3)
+                .map(|k| {
+                    if k == c {
+                        (1.0 + 2.0 * sure) / 3.0
+                    } else {
+                        (1.0 - sure) / 3.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let xy: Vec<f64> = (0..24)
+        .flat_map(|i| {
+            let a = i as f64 * 0.7;
+            [1.2 * a.cos(), 1.0 * a.sin()]
+        })
+        .collect();
+    let labels: Vec<usize> = xy.chunks(2).map(|p| class_of(p[0], p[1])).collect();
+    view.probabilities(&probs)
+        .points(&xy, &labels)
+        .class_names(&["left", "top", "bottom"])
+        .title("decision regions")
+        .x_label("x1")
+        .y_label("x2")
+}
+
 fn all() -> Vec<(&'static str, Box<dyn Plot>)> {
     vec![
         ("curves", Box::new(curves())),
@@ -116,6 +194,9 @@ fn all() -> Vec<(&'static str, Box<dyn Plot>)> {
         ("attention", Box::new(attention())),
         ("confusion", Box::new(confusion())),
         ("line", Box::new(line_chart())),
+        ("log_line", Box::new(log_chart())),
+        ("heatmap", Box::new(heatmap())),
+        ("regions", Box::new(regions())),
     ]
 }
 
@@ -360,6 +441,10 @@ fn plot_handles_empty_and_degenerate_data() {
         Box::new(ConfusionMatrix::new(&["a"], &[])),
         Box::new(AttentionMap::new(1, 1, &[0.0f32])),
         Box::new(ImageGrid::new(4, 4)),
+        Box::new(LineChart::new().line_y("no positive y", &[0.0, -1.0]).log_y()),
+        Box::new(LineChart::new().line("one point", &[5.0], &[7.0]).log_x().log_y()),
+        Box::new(Heatmap::new(0, 0, &[0.0f32])),
+        Box::new(DecisionRegions::new((0.0, 0.0), (1.0, 1.0), 0, 0)),
     ];
     for plot in empty {
         svg_texts(&plot.svg(200, 150));
@@ -387,4 +472,143 @@ fn plot_image_grid_svg_stays_small_for_a_batch_of_digits() {
     let naive = 64 * 28 * 28 * 80; // one ~80-byte <rect> per pixel
     assert!(svg.len() < naive / 5, "SVG of {} bytes", svg.len());
     svg_texts(&svg);
+}
+
+#[test]
+fn plot_log_axes_label_round_values_and_skip_what_they_cannot_show() {
+    let chart = log_chart();
+    let texts = texts_only(&chart.svg(640, 400));
+    // Five decades of x: labels at the powers of ten, written compactly.
+    for t in [
+        "100",
+        "1000",
+        "10000",
+        "1e5",
+        "1e6",
+        "0.1",
+        "1",
+        "parameters",
+        "loss",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "missing {t:?} in {texts:?}");
+    }
+    // A y range inside one decade: 1-2-5 multiples still label it.
+    let narrow = LineChart::new().line("l", &[1.0, 2.0], &[0.15, 0.9]).log_y();
+    let texts = texts_only(&narrow.svg(400, 300));
+    assert!(
+        texts.iter().any(|t| t == "0.2") && texts.iter().any(|t| t == "0.5"),
+        "{texts:?}"
+    );
+
+    let art = chart.text(60);
+    assert!(
+        art.contains("loss (log)") && art.contains("parameters (log)"),
+        "{art}"
+    );
+    assert!(art.contains("1 runs") && art.contains("2 fit"), "{art}");
+
+    // A straight line on log-log axes: the fit's braille dots fall on one diagonal.
+    let linear = LineChart::new()
+        .line("fit", &[10.0, 1e5], &[1.0, 1e-4])
+        .log_x()
+        .log_y();
+    let art = linear.text(40);
+    let rows: Vec<&str> = art
+        .lines()
+        .filter(|l| l.contains('┤') || l.contains('│'))
+        .collect();
+    let first_dot = |row: &str| row.chars().position(|c| ('\u{2801}'..='\u{28ff}').contains(&c));
+    let columns: Vec<usize> = rows.iter().filter_map(|r| first_dot(r)).collect();
+    assert!(
+        columns.windows(2).all(|w| w[0] < w[1]),
+        "a falling diagonal:\n{art}"
+    );
+
+    // Points at x ≤ 0 or y ≤ 0 are skipped on a log axis, not drawn at -infinity.
+    let mixed = LineChart::new()
+        .scatter("s", &[-1.0, 0.0, 10.0, 100.0], &[1.0, 1.0, 2.0, 4.0])
+        .log_x();
+    let texts = texts_only(&mixed.svg(400, 300));
+    assert!(!texts.iter().any(|t| t.starts_with('-')), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t == "10") && texts.iter().any(|t| t == "100"),
+        "{texts:?}"
+    );
+}
+
+#[test]
+fn plot_heatmap_puts_row_zero_at_the_bottom_and_transposes() {
+    // Values grow with the row: the top text row is the brightest.
+    let rows = 6;
+    let values: Vec<f64> = (0..rows * 4).map(|i| (i / 4) as f64).collect();
+    let art = Heatmap::new(rows, 4, &values).text(30);
+    let plot_rows: Vec<&str> = art
+        .lines()
+        .filter(|l| l.contains('┤') || l.contains('│'))
+        .collect();
+    assert!(plot_rows.first().unwrap().contains('█'), "{art}");
+    assert!(!plot_rows.last().unwrap().contains('█'), "{art}");
+    assert!(art.contains("scale: ' '=0  █=5"), "{art}");
+
+    let map = Heatmap::new(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+        .x_label("a")
+        .y_label("b");
+    let t = map.clone().transpose();
+    assert_eq!((t.rows, t.cols), (3, 2));
+    assert_eq!(t.values, vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    assert_eq!((t.x_label.as_str(), t.y_label.as_str()), ("b", "a"));
+    assert_eq!(t.transpose(), map);
+
+    let texts = texts_only(&heatmap().svg(640, 400));
+    for label in ["spectrogram", "time (s)", "frequency (Hz)", "4000"] {
+        assert!(texts.iter().any(|t| t == label), "missing {label:?} in {texts:?}");
+    }
+}
+
+#[test]
+fn plot_decision_regions_grid_points_classes_and_legend() {
+    let view = DecisionRegions::new((0.0, 4.0), (0.0, 2.0), 4, 2);
+    assert_eq!(view.cells(), 8);
+    // Cell centres, row by row from the bottom.
+    assert_eq!(
+        view.grid_points(),
+        vec![0.5, 0.5, 1.5, 0.5, 2.5, 0.5, 3.5, 0.5, 0.5, 1.5, 1.5, 1.5, 2.5, 1.5, 3.5, 1.5]
+    );
+
+    let plot = regions();
+    let texts = texts_only(&plot.svg(640, 480));
+    for label in ["left", "top", "bottom", "decision regions", "x1", "x2"] {
+        assert!(texts.iter().any(|t| t == label), "missing {label:?} in {texts:?}");
+    }
+    let art = plot.text(60);
+    assert!(
+        art.contains("o=left") && art.contains("x=top") && art.contains("+=bottom"),
+        "{art}"
+    );
+    assert!(art.contains('░'), "class 1's region is shaded:\n{art}");
+
+    // Hard predictions: left half class 0, right half class 1; the text art shows the split.
+    let split = DecisionRegions::new((-1.0, 1.0), (-1.0, 1.0), 10, 10);
+    let classes: Vec<usize> = split
+        .grid_points()
+        .chunks(2)
+        .map(|p| (p[0] > 0.0) as usize)
+        .collect();
+    let art = split.predictions(&classes).text(40);
+    let row = art.lines().find(|l| l.contains('┤')).unwrap();
+    let cells: String = row.split('┤').nth(1).unwrap().to_string();
+    let n = cells.chars().count();
+    assert!(cells.chars().take(n / 2 - 1).all(|c| c == ' '), "{art}");
+    assert!(cells.chars().skip(n / 2 + 1).all(|c| c == '░'), "{art}");
+
+    // Sureness shades the regions: a sure cell is stronger than an unsure one.
+    let sure = DecisionRegions::new((0.0, 1.0), (0.0, 1.0), 1, 1).probabilities(&[vec![0.0, 1.0]]);
+    let unsure = DecisionRegions::new((0.0, 1.0), (0.0, 1.0), 1, 1).probabilities(&[vec![0.45, 0.55]]);
+    let ink = |p: &DecisionRegions| {
+        let (_, _, px) = decode_png(&p.png(200, 200));
+        px.iter()
+            .map(|c| 765 - (c[0] as u32 + c[1] as u32 + c[2] as u32))
+            .sum::<u32>()
+    };
+    assert!(ink(&sure) > ink(&unsure));
 }

@@ -1,9 +1,9 @@
 //! Data for the book's chapters: loaders, generators, tokenizers, batching into dfdx tensors.
 //!
 //! Everything works offline: the UCI digits ship inside the crate, MNIST comes from the
-//! user's own IDX files, CSV from the user's own tables, and the sequence, sentiment and
-//! audio sets are generated from a seed. Nothing here downloads, and nothing here trains:
-//! datasets end as [`Batch`]es that convert to tensors.
+//! user's own IDX files, CSV from the user's own tables, and the sequence, sentiment,
+//! audio and two-moons sets are generated from a seed. Nothing here downloads, and nothing
+//! here trains: datasets end as [`Batch`]es that convert to tensors.
 //!
 //! ```
 //! use ferrolab::data::{digits_28x28, Dataset};
@@ -20,6 +20,7 @@ mod digits;
 mod error;
 mod idx;
 mod image;
+mod moons;
 mod preview;
 mod sequence;
 mod text;
@@ -38,6 +39,7 @@ pub use digits::{digits, digits_28x28, digits_8x8, DIGITS_CLASS_COUNTS};
 pub use error::{Column, DataError, DataResult};
 pub use idx::{parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels, read_mnist, IdxImages};
 pub use image::resize_bilinear;
+pub use moons::two_moons;
 pub use preview::{Preview, PreviewRow};
 pub use sequence::{sequence_classes, SEQ_CLASSES, SEQ_FEATURES, SEQ_STEPS};
 pub use text::{sentiment_sentences, TextSet, WordTokenizer};

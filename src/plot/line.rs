@@ -1,12 +1,15 @@
 //! General line and scatter charts: several named series, a title, axis labels, a legend.
 //!
-//! Axes are linear and fitted to the data (or to a fixed y range); no log scales, no
-//! secondary axes, no dates. Non-finite points are skipped.
+//! Axes are fitted to the data (or to a fixed y range), each linear or logarithmic
+//! ([`LineChart::log_x`], [`LineChart::log_y`]: a power law `y = c·x^a` draws as a straight
+//! line on both). No secondary axes, no dates. Points that an axis cannot show (non-finite
+//! values, values ≤ 0 on a log axis) are skipped.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::art::{self, Braille};
+use super::axis::{Axis, Scale};
 use super::color;
 use super::font::FAMILY;
 use super::render::{impl_plot, Draw, DrawResult};
@@ -48,8 +51,10 @@ pub struct LineChart {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
-    /// Fixed y axis range; fitted to the data when `None`.
+    /// Fixed y axis range; fitted to the data when `None` (or when a log axis cannot show it).
     pub y_range: Option<(f64, f64)>,
+    pub x_scale: Scale,
+    pub y_scale: Scale,
     /// Default size in pixels for [`Plot::to_svg`](super::Plot::to_svg) and friends.
     pub size: (u32, u32),
 }
@@ -62,6 +67,8 @@ impl Default for LineChart {
             y_label: String::new(),
             series: Vec::new(),
             y_range: None,
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
             size: super::DEFAULT_SIZE,
         }
     }
@@ -90,6 +97,18 @@ impl LineChart {
     /// Fixes the y axis to `lo..hi` (e.g. 0..1 for accuracy).
     pub fn y_range(mut self, lo: f64, hi: f64) -> Self {
         self.y_range = Some((lo, hi));
+        self
+    }
+
+    /// A logarithmic x axis (base 10); points with x ≤ 0 are not drawn.
+    pub fn log_x(mut self) -> Self {
+        self.x_scale = Scale::Log;
+        self
+    }
+
+    /// A logarithmic y axis (base 10); points with y ≤ 0 are not drawn.
+    pub fn log_y(mut self) -> Self {
+        self.y_scale = Scale::Log;
         self
     }
 
@@ -139,32 +158,42 @@ impl LineChart {
         self
     }
 
-    /// Finite points of every series, for fitting the axes.
-    fn finite_points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        self.series
+    /// A series' points that both axes can show, in plot space (log10 on a log axis).
+    fn placed(&self, series: &Series) -> Vec<(f64, f64)> {
+        series
+            .points
             .iter()
-            .flat_map(|s| s.points.iter().copied())
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .filter_map(|&(x, y)| Some((self.x_scale.to_plot(x)?, self.y_scale.to_plot(y)?)))
+            .collect()
     }
 
-    /// Axis ranges: the data's extent, y padded by 5%, never empty.
-    fn ranges(&self) -> ((f64, f64), (f64, f64)) {
-        let xs = extent(self.finite_points().map(|p| p.0));
-        let ys = match self.y_range {
-            Some(r) => r,
-            None => {
-                let (lo, hi) = extent(self.finite_points().map(|p| p.1));
-                let pad = (hi - lo) * 0.05;
-                (lo - pad, hi + pad)
-            }
+    /// Every series' drawable points, in plot space.
+    fn all_placed(&self) -> Vec<(f64, f64)> {
+        self.series.iter().flat_map(|s| self.placed(s)).collect()
+    }
+
+    /// The axes: x spans the data, y the data padded by 5% (or the fixed range); never empty.
+    fn axes(&self) -> (Axis, Axis) {
+        // Only points both axes can show count, so a y ≤ 0 does not stretch a linear x axis.
+        let shown: Vec<(f64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|&(x, y)| self.x_scale.to_plot(x).is_some() && self.y_scale.to_plot(y).is_some())
+            .collect();
+        let x = Axis::fit(self.x_scale, shown.iter().map(|p| p.0), 0.0);
+        let fitted = || Axis::fit(self.y_scale, shown.iter().map(|p| p.1), 0.05);
+        let y = match self.y_range {
+            Some((lo, hi)) => Axis::fixed(self.y_scale, lo, hi).unwrap_or_else(fitted),
+            None => fitted(),
         };
-        (xs, ys)
+        (x, y)
     }
 
     /// Draws the chart into `area`; [`Curves`](super::Curves) uses it for each panel.
     pub(crate) fn draw_on<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let s = font_scale(area);
-        let ((x0, x1), (y0, y1)) = self.ranges();
+        let (x, y) = self.axes();
         let mut builder = ChartBuilder::on(area);
         builder
             .margin((10.0 * s) as u32)
@@ -173,15 +202,14 @@ impl LineChart {
         if !self.title.is_empty() {
             builder.caption(&self.title, (FAMILY, 22.0 * s));
         }
-        let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
+        // Ticks chosen here (round values on log axes too), drawn at their plot positions.
+        let mut chart = builder.build_cartesian_2d(x.coord(8), y.coord(6))?;
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
-            .x_labels(8)
-            .y_labels(6)
-            .x_label_formatter(&|v| art::fmt_num(*v))
-            .y_label_formatter(&|v| art::fmt_num(*v))
+            .x_label_formatter(&|v| x.label(*v))
+            .y_label_formatter(&|v| y.label(*v))
             .label_style((FAMILY, 15.0 * s))
             .axis_desc_style((FAMILY, 16.0 * s))
             .light_line_style(RGBColor(235, 235, 235))
@@ -191,12 +219,7 @@ impl LineChart {
         let stroke = (2.0 * s).round().max(1.0) as u32;
         for (i, series) in self.series.iter().enumerate() {
             let c = color::series(i);
-            let pts: Vec<(f64, f64)> = series
-                .points
-                .iter()
-                .copied()
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .collect();
+            let pts = self.placed(series);
             let anno = match (series.kind, series.dashed) {
                 (SeriesKind::Line, false) => {
                     chart.draw_series(LineSeries::new(pts, c.stroke_width(stroke)))?
@@ -237,12 +260,13 @@ impl LineChart {
     /// The corner whose quarter of the plot holds the fewest points, so the legend
     /// hides as little data as possible (falling loss: top right; rising accuracy: bottom).
     fn legend_corner(&self) -> SeriesLabelPosition {
-        let ((x0, x1), (y0, y1)) = self.ranges();
+        let (x, y) = self.axes();
+        let pts = self.all_placed();
         let count = |right: bool, top: bool| {
-            self.finite_points()
-                .filter(|(x, y)| {
-                    let fx = (x - x0) / (x1 - x0);
-                    let fy = (y - y0) / (y1 - y0);
+            pts.iter()
+                .filter(|(px, py)| {
+                    let fx = x.fraction(*px);
+                    let fy = y.fraction(*py);
                     (if right { fx > 0.6 } else { fx < 0.4 }) && (if top { fy > 0.6 } else { fy < 0.4 })
                 })
                 .count()
@@ -261,17 +285,17 @@ impl LineChart {
 
     /// Braille art `width` chars wide with a plot area `rows` chars high.
     pub(crate) fn art_sized(&self, width: usize, rows: usize) -> String {
-        let ((x0, x1), (y0, y1)) = self.ranges();
-        let labels = [art::fmt_num(y1), art::fmt_num((y0 + y1) / 2.0), art::fmt_num(y0)];
+        let (x, y) = self.axes();
+        let labels = [y.label(y.hi), y_middle_label(&y), y.label(y.lo)];
         let lw = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
         let cols = width.saturating_sub(lw + 1).max(2);
         let rows = rows.max(3);
 
         let mut canvas = Braille::new(cols, rows);
         let (dw, dh) = canvas.dot_size();
-        let to_dot = |(x, y): (f64, f64)| {
-            let fx = (x - x0) / (x1 - x0);
-            let fy = 1.0 - (y - y0) / (y1 - y0);
+        let to_dot = |(px, py): (f64, f64)| {
+            let fx = x.fraction(px);
+            let fy = 1.0 - y.fraction(py);
             (
                 (fx * (dw - 1) as f64).round() as i64,
                 (fy * (dh - 1) as f64).round() as i64,
@@ -279,13 +303,7 @@ impl LineChart {
         };
         let tagged = self.series.len() > 1;
         for (i, series) in self.series.iter().enumerate() {
-            let dots: Vec<(i64, i64)> = series
-                .points
-                .iter()
-                .copied()
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(to_dot)
-                .collect();
+            let dots: Vec<(i64, i64)> = self.placed(series).into_iter().map(to_dot).collect();
             match series.kind {
                 SeriesKind::Line => dots.windows(2).for_each(|w| canvas.line(w[0], w[1])),
                 SeriesKind::Scatter => {}
@@ -303,8 +321,9 @@ impl LineChart {
         if !self.title.is_empty() {
             out.push(art::truncate(&self.title, width));
         }
-        if !self.y_label.is_empty() && self.y_label != self.title {
-            out.push(art::truncate(&self.y_label, width));
+        let y_title = with_scale_note(&self.y_label, y.scale);
+        if !y_title.is_empty() && self.y_label != self.title {
+            out.push(art::truncate(&y_title, width));
         }
         for (r, row) in canvas.rows().into_iter().enumerate() {
             let (label, tick) = match r {
@@ -316,14 +335,15 @@ impl LineChart {
             out.push(format!("{}{tick}{row}", art::pad(label, lw, true)));
         }
         out.push(format!("{}└{}", " ".repeat(lw), "─".repeat(cols)));
-        let (left, right) = (art::fmt_num(x0), art::fmt_num(x1));
+        let (left, right) = (x.label(x.lo), x.label(x.hi));
         let gap = cols
             .saturating_sub(left.chars().count() + right.chars().count())
             .max(1);
         out.push(format!("{} {left}{}{right}", " ".repeat(lw), " ".repeat(gap)));
-        if !self.x_label.is_empty() {
-            let lead = lw + 1 + cols.saturating_sub(self.x_label.chars().count()) / 2;
-            out.push(format!("{}{}", " ".repeat(lead), self.x_label));
+        let x_title = with_scale_note(&self.x_label, x.scale);
+        if !x_title.is_empty() {
+            let lead = lw + 1 + cols.saturating_sub(x_title.chars().count()) / 2;
+            out.push(format!("{}{}", " ".repeat(lead), x_title));
         }
         let legend: Vec<String> = self
             .series
@@ -355,6 +375,23 @@ impl Draw for LineChart {
 
 impl_plot!(LineChart);
 
+/// The text art's middle y label: the value halfway up (the geometric mean on a log axis).
+fn y_middle_label(y: &Axis) -> String {
+    match y.scale {
+        Scale::Linear => art::fmt_num(y.middle()),
+        Scale::Log => super::axis::fmt_log(y.middle()),
+    }
+}
+
+/// An axis title for text art, which has too few ticks to show the scale: `loss (log)`.
+fn with_scale_note(label: &str, scale: Scale) -> String {
+    match (scale, label.is_empty()) {
+        (Scale::Linear, _) => label.to_string(),
+        (Scale::Log, true) => "(log scale)".to_string(),
+        (Scale::Log, false) => format!("{label} (log)"),
+    }
+}
+
 /// Rows of a text chart's plot area for a given width: about a quarter, within 4..=14.
 pub(crate) fn text_rows(width: usize) -> usize {
     (width / 5).clamp(4, 14)
@@ -375,19 +412,4 @@ fn tag(i: usize) -> char {
 
 fn zip<X: Copy + Into<f64>, Y: Copy + Into<f64>>(xs: &[X], ys: &[Y]) -> Vec<(f64, f64)> {
     xs.iter().zip(ys).map(|(&x, &y)| (x.into(), y.into())).collect()
-}
-
-/// Min and max of `values`; a unit range around a single value, 0..1 when empty.
-pub(crate) fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if lo > hi {
-        (0.0, 1.0)
-    } else if lo == hi {
-        let d = if lo == 0.0 { 0.5 } else { lo.abs() * 0.1 };
-        (lo - d, hi + d)
-    } else {
-        (lo, hi)
-    }
 }

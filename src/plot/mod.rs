@@ -1,18 +1,21 @@
 //! Plots of plain data (slices of numbers, never tensors) for the book's chapters:
-//! training curves, image and feature-map grids, attention heatmaps, confusion matrices and
-//! general line/scatter charts.
+//! training curves, image and feature-map grids, attention heatmaps, confusion matrices,
+//! general line/scatter charts (linear or log axes), heatmaps on real axes and a
+//! classifier's decision regions.
 //!
 //! Every plot renders three ways through [`Plot`]: SVG text, PNG bytes of a requested pixel
 //! size, and terminal text art of a requested width in chars. Every plot is also
 //! [`Displayable`](crate::display::Displayable), so `display(&plot)` or ending a notebook
 //! cell with it shows it. Text is drawn with an embedded font, so no system fonts are
-//! needed. Not offered: interactivity, log axes, colour bars, animations.
+//! needed. Not offered: interactivity, colour bars, animations.
 
 pub(crate) mod art;
 mod attention;
+mod axis;
 mod color;
 mod confusion;
 mod curves;
+mod field;
 mod font;
 mod grid;
 mod images;
@@ -20,8 +23,10 @@ mod line;
 pub(crate) mod render;
 
 pub use attention::AttentionMap;
+pub use axis::Scale;
 pub use confusion::ConfusionMatrix;
 pub use curves::Curves;
+pub use field::{DecisionRegions, Heatmap};
 pub use images::{FeatureMaps, ImageGrid};
 pub use line::{LineChart, Series, SeriesKind};
 
