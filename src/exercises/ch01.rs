@@ -4,7 +4,7 @@ use super::{check, expect_eq, Check};
 
 /// `model-bytes`: the learner's `model_bytes(params, bits)`, the bytes that `params` numbers
 /// of `bits` bits each take, rounded up to whole bytes.
-pub fn model_bytes(f: impl Fn(u64, u32) -> u64) -> Check {
+pub fn model_bytes(f: fn(u64, u32) -> u64) -> Check {
     check("model-bytes", || {
         let cases: [(u64, u32); 7] = [
             (175_000_000_000, 16), // GPT-3 in fp16
@@ -25,7 +25,7 @@ pub fn model_bytes(f: impl Fn(u64, u32) -> u64) -> Check {
 
 /// `training-days`: the learner's `training_days(params, tokens, flops_per_second)`, the days
 /// a training run of `6 · params · tokens` floating-point operations takes at that speed.
-pub fn training_days(f: impl Fn(f64, f64, f64) -> f64) -> Check {
+pub fn training_days(f: fn(f64, f64, f64) -> f64) -> Check {
     check("training-days", || {
         let cases = [
             (175e9, 300e9, 1e15), // GPT-3 on one petaFLOP/s

@@ -8,7 +8,7 @@ use crate::models::Mlp;
 use crate::train::{evaluate, fit, FitConfig, Optimizer, Verbose};
 
 /// `neuron`: the learner's `neuron(x, w, b)`, one neuron's output `relu(w·x + b)`.
-pub fn neuron(f: impl Fn(&[f64], &[f64], f64) -> f64) -> Check {
+pub fn neuron(f: fn(&[f64], &[f64], f64) -> f64) -> Check {
     check("neuron", || {
         let cases: [(&[f64], &[f64], f64); 6] = [
             (&[1.0, 2.0, 3.0], &[0.1, 0.2, 0.3], 0.0),
@@ -53,7 +53,7 @@ pub fn moons_sgd_accuracy(lr: f64) -> Result<f64, String> {
 
 /// `learning-rate`: the learner's `learning_rate()`, a rate at which 30 epochs of plain SGD
 /// bring the moons MLP to at least 95 % test accuracy (see [`moons_sgd_accuracy`]).
-pub fn learning_rate(f: impl Fn() -> f64) -> Check {
+pub fn learning_rate(f: fn() -> f64) -> Check {
     check("learning-rate", || {
         let lr = f();
         if !(lr.is_finite() && lr > 0.0) {

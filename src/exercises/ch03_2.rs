@@ -14,7 +14,7 @@ use crate::nn::{LastState, Sequences, SimpleRnn};
 ///
 /// Sequences of several sizes, with random biases and one with large inputs that saturate
 /// the tanh; every step is fed the library's own `h_{t−1}`, so one wrong step is named alone.
-pub fn rnn_step(step: impl Fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>) -> Check {
+pub fn rnn_step(step: fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>) -> Check {
     check("rnn-step", || {
         // (features, units, steps, input scale, seed)
         for (features, units, steps, scale, seed) in [
@@ -82,7 +82,7 @@ fn rows(values: &[f64], width: usize) -> Vec<Vec<f64>> {
 
 /// Exercise `last-state-gradient`: `∂h_T/∂x_t` for every `t` of a one-unit tanh RNN, against
 /// dfdx's backward pass through the library's SimpleRnn.
-pub fn last_state_gradient(grad: impl Fn(f64, f64, f64, &[f64]) -> Vec<f64>) -> Check {
+pub fn last_state_gradient(grad: fn(f64, f64, f64, &[f64]) -> Vec<f64>) -> Check {
     check("last-state-gradient", || {
         // (w, u, b, xs): a plain case, one step, no recurrence (u = 0), saturated inputs.
         let cases: [(f64, f64, f64, Vec<f64>); 5] = [

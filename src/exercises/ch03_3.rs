@@ -15,7 +15,7 @@ use crate::nn::scaled_dot_product_attention;
 
 /// Checks `causal_mask(t)`: a `t × t` matrix, `0.0` where key `j ≤ i` (query `i` may look),
 /// `f32::NEG_INFINITY` where `j > i` (the future), for several lengths including 0 and 1.
-pub fn causal_mask(learner: impl Fn(usize) -> Vec<Vec<f32>>) -> Check {
+pub fn causal_mask(learner: fn(usize) -> Vec<Vec<f32>>) -> Check {
     check("causal-mask", || {
         for t in [1, 2, 4, 6, 0] {
             let want: Vec<Vec<f32>> = (0..t)
@@ -34,7 +34,7 @@ pub fn causal_mask(learner: impl Fn(usize) -> Vec<Vec<f32>>) -> Check {
 /// Checks `attention_weights(query, keys)` against the library's attention weights for the
 /// same query and keys: random ones, a single key, identical keys, and scores so large that
 /// `exp` overflows unless the maximum is subtracted first.
-pub fn attention_weights(learner: impl Fn(&[f32], &[Vec<f32>]) -> Vec<f32>) -> Check {
+pub fn attention_weights(learner: fn(&[f32], &[Vec<f32>]) -> Vec<f32>) -> Check {
     check("attention-weights", || {
         let mut rng = StdRng::seed_from_u64(33);
         let mut random = |n: usize, d: usize| -> (Vec<f32>, Vec<Vec<f32>>) {

@@ -12,7 +12,7 @@ use crate::nn::{Lstm, Sequences};
 
 /// Exercise `lstm-params`: trainable parameters of `LSTM(units)` on `features` inputs, against
 /// the library's count (Keras counts the same).
-pub fn lstm_params(count: impl Fn(usize, usize) -> usize) -> Check {
+pub fn lstm_params(count: fn(usize, usize) -> usize) -> Check {
     check("lstm-params", || {
         let dev = Cpu::default();
         // The book's two layers, then edge cases: one unit, one feature, wide inputs.
@@ -82,7 +82,7 @@ impl LstmCell {
 ///
 /// The learner's own `(h, c)` is carried to the next step, so a wrong cell state shows in
 /// the next `h`. Cases: random biases, one unit, and large inputs that saturate the gates.
-pub fn lstm_step(step: impl Fn(&LstmCell, &[f64], &[f64], &[f64]) -> (Vec<f64>, Vec<f64>)) -> Check {
+pub fn lstm_step(step: fn(&LstmCell, &[f64], &[f64], &[f64]) -> (Vec<f64>, Vec<f64>)) -> Check {
     check("lstm-step", || {
         // (features, units, steps, input scale, seed); large inputs first, so that a wrong
         // step shows in clearly different numbers rather than in the sixth decimal.

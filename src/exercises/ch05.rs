@@ -13,7 +13,7 @@ fn expect_rel(input: String, got: f64, want: f64) -> Result<(), String> {
 
 /// `power-law-exponent`: the learner's `power_law_exponent(n1, l1, n2, l2)`, the `α` of
 /// `L = c · N^(−α)` through the points `(n1, l1)` and `(n2, l2)`.
-pub fn power_law_exponent(f: impl Fn(f64, f64, f64, f64) -> f64) -> Check {
+pub fn power_law_exponent(f: fn(f64, f64, f64, f64) -> f64) -> Check {
     check("power-law-exponent", || {
         let cases: [(f64, f64, f64, f64); 5] = [
             (1e6, 4.0, 1e8, 2.0),                      // loss halves over 100× the size
@@ -36,7 +36,7 @@ pub fn power_law_exponent(f: impl Fn(f64, f64, f64, f64) -> f64) -> Check {
 
 /// `params-for-loss`: the learner's `params_for_loss(c, alpha, loss)`, the `N` at which
 /// `c · N^(−α)` equals `loss`.
-pub fn params_for_loss(f: impl Fn(f64, f64, f64) -> f64) -> Check {
+pub fn params_for_loss(f: fn(f64, f64, f64) -> f64) -> Check {
     check("params-for-loss", || {
         let cases = [
             (10.0, 0.5, 1.0),

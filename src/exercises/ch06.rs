@@ -49,7 +49,7 @@ pub const GPT3_PARAMS: f64 = 175e9;
 
 /// Exercise `faq-large-model`: how much memory GPT-3's weights take as 32-bit floats.
 /// Choices: (a) 175 MB, (b) 700 MB, (c) 700 GB, (d) 175 TB.
-pub fn large_model(answer: impl Fn() -> char) -> Check {
+pub fn large_model(answer: fn() -> char) -> Check {
     check("faq-large-model", || {
         let options = [175e6, 700e6, 700e9, 175e12];
         let bytes = GPT3_PARAMS * std::mem::size_of::<f32>() as f64;
@@ -95,7 +95,7 @@ fn thousands(value: f64) -> String {
 /// Exercise `faq-cnn`: Conv2D(32, 3×3) on 1-channel images: its parameters on 280×280 images.
 /// Choices: (a) the same as on 28×28, (b) 10 times as many, (c) 100 times as many,
 /// (d) none: it cannot take 280×280 images.
-pub fn cnn(answer: impl Fn() -> char) -> Check {
+pub fn cnn(answer: fn() -> char) -> Check {
     check("faq-cnn", || {
         let dev = Cpu::default();
         let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 32, 3));
@@ -126,7 +126,7 @@ pub fn cnn(answer: impl Fn() -> char) -> Check {
 /// Choices: (a) the gradient reaching an early input shrinks step by step (vanishing
 /// gradient), (b) it has one weight matrix per step and runs out of them, (c) tanh's outputs
 /// lie in (−1, 1), too small to store anything, (d) its hidden state is reset every few steps.
-pub fn rnn(answer: impl Fn() -> char) -> Check {
+pub fn rnn(answer: fn() -> char) -> Check {
     check("faq-rnn", || {
         let dev = Cpu::seed_from_u64(0);
         let rnn = SimpleRnn::<f64, Cpu, LastState>::new(&dev, 4, 16);
@@ -161,7 +161,7 @@ pub fn rnn(answer: impl Fn() -> char) -> Check {
 
 /// Exercise `faq-transformer`: how many attention weights one head computes over n tokens.
 /// Choices: (a) n, (b) n², (c) n·d_k, (d) d_k².
-pub fn transformer(answer: impl Fn() -> char) -> Check {
+pub fn transformer(answer: fn() -> char) -> Check {
     check("faq-transformer", || {
         let dev = Cpu::seed_from_u64(0);
         let (n, d_k) = (7, 4);

@@ -9,6 +9,10 @@
 //! was expected and what came. Expected values are computed independently of the learner's
 //! code, from the library or a formula, never typed in by hand.
 //!
+//! Checks take the learner's function as a `fn` pointer, not `impl Fn`: a generic check would
+//! be compiled again inside every check cell (30 s for one that trains a CNN), a pointer's
+//! check once, with the library.
+//!
 //! A check shows itself as rich output in notebooks (HTML), as one line of text in the
 //! terminal, and as [`mime::CHECK`] JSON that the guided course reads to record progress.
 //!
