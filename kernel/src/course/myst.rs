@@ -152,11 +152,15 @@ pub fn parse(file: &str, text: &str) -> Result<Source, ParseError> {
                 }));
                 i = close + 1;
             }
-            Some((ticks, _)) => {
+            Some((ticks, info)) => {
                 // Any other fence stays markdown; skip to its end so nothing inside is read.
+                let what = match directive_head(info) {
+                    Some((name, _)) => format!("directive {{{name}}}"),
+                    None => format!("fence `{}`", line.trim()),
+                };
                 let close = (i + 1..lines.len())
                     .find(|&j| is_closing(lines[j], ticks))
-                    .ok_or_else(|| err(i + 1, format!("fence `{}` is never closed", line.trim())))?;
+                    .ok_or_else(|| err(i + 1, format!("{what} is never closed")))?;
                 markdown.extend((i..=close).map(|j| (j + 1, lines[j])));
                 i = close + 1;
             }

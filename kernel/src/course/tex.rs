@@ -279,11 +279,11 @@ mod tests {
         );
         assert_eq!(
             to_unicode(r"\text{Attention}(Q,K,V) = \text{softmax}\left(\frac{QK^T}{\sqrt{d_k}}\right)V"),
-            "Attention(Q,K,V) = softmax((QKᵀ)/(√dₖ))V"
+            "Attention(Q,K,V) = softmax(QKᵀ/(√dₖ))V"
         );
         assert_eq!(
             to_unicode(r"y_{ij} = \sum_{m}\sum_{n} x_{i+m,j+n} w_{mn}"),
-            "y_(ij) = ∑ₘ∑ₙ x_(i+m,j+n) wₘₙ"
+            "yᵢⱼ = ∑ₘ∑ₙ x_(i+m,j+n) wₘₙ"
         );
         assert_eq!(to_unicode(r"175 \times 10^{9}"), "175 × 10⁹");
         assert_eq!(to_unicode(r"\unknown{x}"), r"\unknownx");
