@@ -15,7 +15,10 @@ fn pretrained_classifier_beats_one_trained_from_scratch() {
     let Ok(dir) = ferrolab::models::pretrained::resolve_model_dir("sentence-transformers/all-MiniLM-L6-v2")
     else {
         // CI installs the model (.ci/run), so there a missing model is a failure, not a skip.
-        assert!(std::env::var_os("CI").is_none(), "all-MiniLM-L6-v2 must be installed in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "all-MiniLM-L6-v2 must be installed in CI"
+        );
         eprintln!("SKIPPED: all-MiniLM-L6-v2 is not installed (run tests/fixtures/install_minilm.sh)");
         return;
     };

@@ -34,7 +34,10 @@ fn the_notebooks_are_rendered_from_the_tutorials() {
         String::from_utf8_lossy(&out.stderr)
     );
     for slug in BOOK {
-        assert!(root().join(format!("notebooks/{slug}.ipynb")).exists(), "{slug} is missing");
+        assert!(
+            root().join(format!("notebooks/{slug}.ipynb")).exists(),
+            "{slug} is missing"
+        );
     }
 }
 
