@@ -2,6 +2,18 @@
 //! models, their summaries, the data sets and their traits, plots, display, training, the
 //! chapters' exercise checks, and dfdx itself (devices, tensors, optimizers, losses)
 //! underneath. No chapter cell needs a `use` line for a library item.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! // The data sets' traits come along: `len` is `Dataset`'s.
+//! let data = ferrolab::data::digits_28x28().stratified_split(0.2, 42).unwrap();
+//! assert_eq!(data.train.len() + data.test.len(), 1797);
+//! let moons = two_moons(100, 0.1, 0);
+//! let chart = LineChart::new().line_y("loss", &[1.0, 0.5, 0.25]).log_y();
+//! assert!(chart.to_svg().starts_with("<svg"));
+//! let verdict = exercises::check("doc", || Ok(()));
+//! assert!(verdict.is_correct() && moons.len() == 100);
+//! ```
 // In scope so that a cell's last expression compiles once (see `display::DebugDisplay`).
 pub use crate::data::{
     digits, digits_28x28, digits_8x8, magnitude_spectrogram, read_csv, read_mnist, sentiment_sentences,

@@ -6,6 +6,7 @@
 
 mod bench;
 mod course;
+mod embed;
 mod engine;
 mod install;
 mod jupyter;
@@ -78,6 +79,8 @@ enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Sentence embeddings from a pretrained BERT: one JSON object per text on stdout.
+    Embed(embed::EmbedArgs),
     /// Render tutorials/*.md to notebooks/*.ipynb.
     Notebooks {
         /// Only compare: fail if a notebook is missing or out of date.
@@ -95,6 +98,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         None => run_repl("evcxr", None),
         Some(Command::Notebooks { check }) => notebooks::run(check),
+        Some(Command::Embed(args)) => embed::run(args),
         Some(Command::Tutorial {
             chapter,
             verify: true,
