@@ -9,12 +9,15 @@ use dfdx::prelude::*;
 use super::{check, expect_close, Check};
 use crate::nn::{LastState, Sequences, SimpleRnn};
 
+/// The learner's `rnn_step(w, u, b, x_t, h_prev) -> h_t`.
+pub type RnnStep = fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>;
+
 /// Exercise `rnn-step`: the learner's `(W, U, b, x_t, h_{t−1}) -> h_t` (`W` as rows, units ×
 /// features) against the library's states, `h_t = tanh(W x_t + U h_{t−1} + b)`.
 ///
 /// Sequences of several sizes, with random biases and one with large inputs that saturate
 /// the tanh; every step is fed the library's own `h_{t−1}`, so one wrong step is named alone.
-pub fn rnn_step(step: fn(&[Vec<f64>], &[Vec<f64>], &[f64], &[f64], &[f64]) -> Vec<f64>) -> Check {
+pub fn rnn_step(step: RnnStep) -> Check {
     check("rnn-step", || {
         // (features, units, steps, input scale, seed)
         for (features, units, steps, scale, seed) in [

@@ -77,12 +77,15 @@ impl LstmCell {
     }
 }
 
+/// The learner's `lstm_step(cell, x_t, h_prev, c_prev) -> (h_t, c_t)`.
+pub type LstmStep = fn(&LstmCell, &[f64], &[f64], &[f64]) -> (Vec<f64>, Vec<f64>);
+
 /// Exercise `lstm-step`: the learner's `(cell, x_t, h_{t−1}, c_{t−1}) -> (h_t, c_t)` run along
 /// sequences, its `h_t` against the library's states at every step.
 ///
 /// The learner's own `(h, c)` is carried to the next step, so a wrong cell state shows in
 /// the next `h`. Cases: random biases, one unit, and large inputs that saturate the gates.
-pub fn lstm_step(step: fn(&LstmCell, &[f64], &[f64], &[f64]) -> (Vec<f64>, Vec<f64>)) -> Check {
+pub fn lstm_step(step: LstmStep) -> Check {
     check("lstm-step", || {
         // (features, units, steps, input scale, seed); large inputs first, so that a wrong
         // step shows in clearly different numbers rather than in the sixth decimal.
