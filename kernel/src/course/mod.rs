@@ -92,7 +92,7 @@ impl Course {
 
     /// Whether `line` is a course command.
     pub fn handles(line: &str) -> bool {
-        let word = line.trim().split_whitespace().next().unwrap_or("");
+        let word = line.split_whitespace().next().unwrap_or("");
         matches!(
             word,
             ":chapter"
