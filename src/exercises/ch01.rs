@@ -53,14 +53,8 @@ pub fn training_days(f: fn(f64, f64, f64) -> f64) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exercises::tests::incorrect;
     use crate::exercises::Verdict;
-
-    fn incorrect(c: Check) -> String {
-        match c.verdict {
-            Verdict::Incorrect(reason) => reason,
-            other => panic!("expected Incorrect, got {other:?}"),
-        }
-    }
 
     #[test]
     fn model_bytes_verdicts() {

@@ -73,14 +73,8 @@ pub fn learning_rate(f: fn() -> f64) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exercises::tests::incorrect;
     use crate::exercises::Verdict;
-
-    fn incorrect(c: Check) -> String {
-        match c.verdict {
-            Verdict::Incorrect(reason) => reason,
-            other => panic!("expected Incorrect, got {other:?}"),
-        }
-    }
 
     #[test]
     fn neuron_verdicts() {

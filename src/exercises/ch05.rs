@@ -59,14 +59,8 @@ pub fn params_for_loss(f: fn(f64, f64, f64) -> f64) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exercises::tests::incorrect;
     use crate::exercises::Verdict;
-
-    fn incorrect(c: Check) -> String {
-        match c.verdict {
-            Verdict::Incorrect(reason) => reason,
-            other => panic!("expected Incorrect, got {other:?}"),
-        }
-    }
 
     #[test]
     fn power_law_exponent_verdicts() {

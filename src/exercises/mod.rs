@@ -196,8 +196,16 @@ pub fn expect_close(input: impl Display, got: &[f64], want: &[f64], tolerance: f
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The reason of an Incorrect verdict; any other verdict fails the test.
+    pub(crate) fn incorrect(c: Check) -> String {
+        match c.verdict {
+            Verdict::Incorrect(reason) => reason,
+            other => panic!("expected Incorrect, got {other:?}"),
+        }
+    }
 
     fn square(x: i32) -> i32 {
         x * x

@@ -56,16 +56,15 @@ pub fn run(engine: Arc<dyn Engine>, banner: Banner, chapter: Option<String>) -> 
     }
     let mut prefill: Option<String> = None;
     if let Some(chapter) = chapter {
-        for action in course.open(&chapter) {
-            act(
-                action,
-                &engine,
-                &mut renderer,
-                &running,
-                &mut course,
-                &mut prefill,
-            );
-        }
+        let actions = course.open(&chapter);
+        act(
+            actions,
+            &engine,
+            &mut renderer,
+            &running,
+            &mut course,
+            &mut prefill,
+        );
     }
 
     loop {
@@ -81,16 +80,15 @@ pub fn run(engine: Arc<dyn Engine>, banner: Banner, chapter: Option<String>) -> 
                 // Append now, so history survives a crash or a killed terminal.
                 let _ = editor.append_history(&history);
                 if Course::handles(&cell) {
-                    for action in course.command(&cell) {
-                        act(
-                            action,
-                            &engine,
-                            &mut renderer,
-                            &running,
-                            &mut course,
-                            &mut prefill,
-                        );
-                    }
+                    let actions = course.command(&cell);
+                    act(
+                        actions,
+                        &engine,
+                        &mut renderer,
+                        &running,
+                        &mut course,
+                        &mut prefill,
+                    );
                     continue;
                 }
                 run_cell(&engine, &mut renderer, &running, &mut course, &cell);
@@ -138,18 +136,21 @@ fn run_cell(
     }
 }
 
+/// Carries out a course command's actions in order.
 fn act(
-    action: Action,
+    actions: Vec<Action>,
     engine: &Arc<dyn Engine>,
     renderer: &mut Renderer<std::io::Stdout>,
     running: &AtomicBool,
     course: &mut Course,
     prefill: &mut Option<String>,
 ) {
-    match action {
-        Action::Say(text) => println!("{text}"),
-        Action::Run(code) => run_cell(engine, renderer, running, course, &code),
-        Action::Edit(code) => *prefill = Some(code),
+    for action in actions {
+        match action {
+            Action::Say(text) => println!("{text}"),
+            Action::Run(code) => run_cell(engine, renderer, running, course, &code),
+            Action::Edit(code) => *prefill = Some(code),
+        }
     }
 }
 
