@@ -1,12 +1,10 @@
 //! `ferrolab notebooks`: renders `tutorials/*.md` to `notebooks/*.ipynb`; `--check` only
 //! compares, and fails naming every notebook that is missing, stale or left over.
 
-use std::io::Write;
-use std::path::Path;
-
 use anyhow::{bail, Result};
 
 use crate::course::{notebook, project_root, read_chapters};
+use crate::engine::setup::write_if_changed;
 
 pub fn run(check: bool) -> Result<()> {
     let root = project_root();
@@ -26,7 +24,7 @@ pub fn run(check: bool) -> Result<()> {
                 chapter.slug
             ));
         } else {
-            write_atomically(&path, &want)?;
+            write_if_changed(&path, &want)?;
             println!("wrote {}", path.display());
         }
     }
@@ -50,14 +48,5 @@ pub fn run(check: bool) -> Result<()> {
     if check {
         println!("{} notebooks up to date", chapters.len());
     }
-    Ok(())
-}
-
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(text.as_bytes())?;
-    file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

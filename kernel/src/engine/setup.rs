@@ -217,7 +217,7 @@ pub fn write_cells_crate(slot: &Path, library: &Path) -> Result<PathBuf> {
 
 /// Writes `text` atomically, and only when it differs (an unchanged mtime keeps cargo's
 /// fingerprints, so nothing rebuilds).
-fn write_if_changed(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }
