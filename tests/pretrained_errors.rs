@@ -345,3 +345,23 @@ fn records_for_an_embed_command() {
     std::fs::write(&lines, "one\r\ntwo\n").unwrap();
     assert_eq!(read_texts(&lines, false).unwrap(), vec!["one", "two"]);
 }
+
+#[test]
+fn the_inference_path_gives_the_layers_numbers() {
+    // The fused f32 path (fast kernels on) against the layers' generic dfdx forward, on a
+    // padded batch: same hidden states, padding rows included.
+    let tmp = tempfile::tempdir().unwrap();
+    write_dir(tmp.path(), &bert_tensors(LAYERS), StDtype::F32, &config(LAYERS));
+    let model = BertModel::from_pretrained(tmp.path().to_str().unwrap()).unwrap();
+    let fused = hidden(&model);
+    ferrolab::nn::kernels::set_fast_kernels(false);
+    let generic = hidden(&model);
+    ferrolab::nn::kernels::set_fast_kernels(true);
+    assert_eq!(fused.len(), generic.len());
+    let worst = fused
+        .iter()
+        .zip(&generic)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "largest difference {worst}");
+}

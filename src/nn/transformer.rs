@@ -156,7 +156,7 @@ impl<E: Real, D: Device<E>> EncoderBlock<E, D> {
     }
 
     /// The block, with the attention weights only when `want_weights` (see `MultiHeadAttention`).
-    fn forward_maybe_weights<T: Tape<E, D>>(
+    pub(crate) fn forward_maybe_weights<T: Tape<E, D>>(
         &self,
         x: Tensor<Dyn3, E, D, T>,
         mask: Option<&Tensor<Dyn2, E, D>>,

@@ -235,7 +235,15 @@ impl<E: Real, D: Device<E>> BertModel<E, D> {
             let why = format!("token type id {t} is outside the {types} token types");
             return Err(crate::Error::config("BertModel", why).into());
         }
+        let vocab = self.token_embedding.weight.shape().0;
+        if let Some(id) = batch.ids.iter().find(|&&id| id >= vocab) {
+            let why = format!("token id {id} is outside the {vocab}-token embedding table");
+            return Err(crate::Error::config("BertModel", why).into());
+        }
         let dev = self.token_embedding.weight.device().clone();
+        if let Some(hidden) = fast::last_hidden_state(self, batch) {
+            return Ok(dev.tensor_from_vec(hidden, (b, s, self.hidden_size())));
+        }
         let ids = dev.tensor_from_vec(batch.ids.clone(), (b, s));
         let positions = dev.tensor_from_vec((0..b * s).map(|i| i % s).collect(), (b, s));
         let segments = dev.tensor_from_vec(batch.type_ids.clone(), (b, s));
@@ -250,7 +258,7 @@ impl<E: Real, D: Device<E>> BertModel<E, D> {
             + self.segment_embedding.lookup::<NoneTape>(segments)?;
         let mut x: Tensor<Dyn3, E, D> = self.embedding_norm.try_forward(x)?;
         for layer in &self.layers {
-            x = fast::encoder_block(layer, x, &mask)?;
+            x = layer.forward_maybe_weights(x, Some(&mask), false)?.0;
         }
         Ok(x)
     }

@@ -3,7 +3,8 @@
 //! Why: the `gemm` crate builds its AVX-512 kernels only on a nightly compiler, so on stable
 //! it runs its AVX2 kernels (8 lanes) on the small, skinny products the layers make
 //! (K = 64…256, N = 64…256). This is the textbook design, kept small: `B` is packed into
-//! `KC×32` column panels (with AVX-512 gathers) when its rows are strided, else read in place;
+//! `KC×32` column panels when its rows are strided (a transpose `Wᵀ` by 16×16 blocks in
+//! registers, any other stride with AVX-512 gathers), else read in place;
 //! `A` is read in place; an `8×32` register-blocked microkernel (`16×16` for panels 16 columns
 //! wide or less) keeps its 16 accumulators in zmm registers. When threaded, the rows (or, for
 //! short products, the columns) of `dst` are split over rayon's workers, each packing into its
@@ -141,7 +142,12 @@ unsafe fn block(
             while pc < k {
                 let kc = KC.min(k - pc);
                 if packed_b {
-                    if b_cs * NR <= i32::MAX as usize {
+                    if b_rs == 1 {
+                        // SAFETY: avx512f is present; pb holds ⌈nc/NR⌉·NR·kc values; the
+                        // columns jc..jc+nc of B are rows of length ≥ pc + kc in b (checked by
+                        // the caller).
+                        unsafe { pack_b_transposed(&mut pb, b, b_cs, pc, kc, jc, nc) };
+                    } else if b_cs * NR <= i32::MAX as usize {
                         // SAFETY: avx512f is present (the caller's contract); pb holds
                         // ⌈nc/NR⌉·NR·kc values; b[(pc + l)·b_rs + (jc + j)·b_cs] is inside b for
                         // l < kc, j < nc (checked by the caller), and the offsets fit i32.
@@ -253,6 +259,93 @@ unsafe fn pack_b_gather(
             }
         }
     }
+}
+
+/// As [`pack_b`] for `B = Sᵀ` with `S` row-major (`b[l + j·cs]`, the weights of `x Wᵀ` and the
+/// keys of `Q Kᵀ`): each 16×16 block of `S` is loaded as 16 rows and transposed in registers,
+/// four to five times faster than gathering its columns.
+///
+/// # Safety
+/// avx512f is present; `out` holds `⌈nc/NR⌉·NR·kc` values; `b[p0 + l + (j0 + j)·cs]` is
+/// readable for `l < kc`, `j < nc`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_b_transposed(
+    out: &mut [f32],
+    b: &[f32],
+    cs: usize,
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+) {
+    for (jr, panel) in (0..nc).step_by(NR).zip(out.chunks_exact_mut(NR * kc)) {
+        for h in 0..NR / 16 {
+            let j = jr + 16 * h; // this block's first column of B
+            let cols = nc.saturating_sub(j).min(16);
+            for l in (0..kc).step_by(16) {
+                let depth = (kc - l).min(16);
+                let mask = lane_mask(depth);
+                // SAFETY: rows below `cols` are columns of B below nc, read from p0 + l for
+                // `depth` values (masked), inside b by the contract; the stores write rows
+                // l..l+depth of this panel.
+                unsafe {
+                    let rows: [__m512; 16] = std::array::from_fn(|r| {
+                        if r < cols {
+                            _mm512_maskz_loadu_ps(mask, b.as_ptr().add((j0 + j + r) * cs + p0 + l))
+                        } else {
+                            _mm512_setzero_ps()
+                        }
+                    });
+                    let t = transpose16(rows);
+                    for (d, v) in t.iter().enumerate().take(depth) {
+                        _mm512_storeu_ps(panel.as_mut_ptr().add((l + d) * NR + 16 * h), *v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The 16×16 transpose of `r` (row `i` in `r[i]`): pairs interleaved (32-bit, then 64-bit)
+/// within 128-bit lanes, then the lanes regrouped twice.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    // t[2p], t[2p+1]: rows 2p and 2p+1 interleaved, columns 4q, 4q+1 and 4q+2, 4q+3 of lane q.
+    let t: [__m512; 16] = std::array::from_fn(|i| {
+        let (a, b) = (r[i & !1], r[i | 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_ps(a, b)
+        } else {
+            _mm512_unpackhi_ps(a, b)
+        }
+    });
+    // u[4g + c]: rows 4g..4g+4 of column 4q + c in lane q.
+    let u: [__m512; 16] = std::array::from_fn(|i| {
+        let (g, c) = (i / 4, i % 4);
+        let (a, b) = (
+            _mm512_castps_pd(t[4 * g + c / 2]),
+            _mm512_castps_pd(t[4 * g + 2 + c / 2]),
+        );
+        _mm512_castpd_ps(if c % 2 == 0 {
+            _mm512_unpacklo_pd(a, b)
+        } else {
+            _mm512_unpackhi_pd(a, b)
+        })
+    });
+    // Column l = c + 4q gathers lane q of u[c], u[4 + c], u[8 + c], u[12 + c].
+    let mut out = [_mm512_setzero_ps(); 16];
+    for c in 0..4 {
+        let even = _mm512_shuffle_f32x4::<0x88>(u[c], u[4 + c]); // lanes 0, 2 of each
+        let odd = _mm512_shuffle_f32x4::<0xdd>(u[c], u[4 + c]); // lanes 1, 3
+        let even_hi = _mm512_shuffle_f32x4::<0x88>(u[8 + c], u[12 + c]);
+        let odd_hi = _mm512_shuffle_f32x4::<0xdd>(u[8 + c], u[12 + c]);
+        out[c] = _mm512_shuffle_f32x4::<0x88>(even, even_hi);
+        out[c + 8] = _mm512_shuffle_f32x4::<0xdd>(even, even_hi);
+        out[c + 4] = _mm512_shuffle_f32x4::<0x88>(odd, odd_hi);
+        out[c + 12] = _mm512_shuffle_f32x4::<0xdd>(odd, odd_hi);
+    }
+    out
 }
 
 /// The mask of a 16-lane register's first `cols` lanes (all 16 when `cols ≥ 16`).
@@ -416,6 +509,7 @@ mod tests {
             (40usize, 70usize, 3, 30usize, 5, 60usize),
             (16, 17, 0, 16, 0, 17),
             (5, 1, 1, 4, 0, 1),
+            (300, 40, 7, 260, 3, 37),
         ] {
             let b = values(k * n, 11);
             let need = nc.next_multiple_of(super::NR) * kc;
@@ -425,6 +519,10 @@ mod tests {
                 // SAFETY: avx512f was detected; the indices read are inside b (l + k·j < k·n).
                 unsafe { super::pack_b_gather(&mut got, b.as_ptr(), (1, k), p0, kc, j0, nc) };
                 assert_eq!(got, want);
+                let mut transposed = vec![9.0; need];
+                // SAFETY: as above.
+                unsafe { super::pack_b_transposed(&mut transposed, &b, k, p0, kc, j0, nc) };
+                assert_eq!(transposed, want);
             }
         }
     }

@@ -181,6 +181,25 @@ pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// As [`simd`], with AVX-512 (16 f32 lanes) when this CPU has it: for element-wise passes
+/// over large buffers, where the wider registers halve the instructions.
+#[inline(always)]
+pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the features `avx512` is compiled for were just detected on this CPU.
+        return unsafe { avx512(f) };
+    }
+    simd(f)
+}
+
+/// `f()`, with AVX-512 (and AVX2, FMA) enabled for whatever is inlined into it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// `f()`, with AVX2 and FMA enabled for whatever is inlined into it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
