@@ -46,7 +46,10 @@ pub(crate) fn last_hidden_state<E: Dtype, D: Storage<E>>(
         return None;
     }
     let model: &BertModel<f32, Cpu> = (model as &dyn Any).downcast_ref()?;
-    let hidden = Encoder::borrow(model)?.run(batch);
+    let encoder = Encoder::borrow(model)?;
+    // The whole pass on one of rayon's workers: the parallel loops inside then start there,
+    // instead of each handing its work from this thread to the pool and sleeping until done.
+    let hidden = rayon::scope(|_| encoder.run(batch));
     // E is f32 (the downcast above succeeded), so this is the same Vec.
     (Box::new(hidden) as Box<dyn Any>).downcast().ok().map(|v| *v)
 }

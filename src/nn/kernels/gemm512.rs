@@ -5,22 +5,23 @@
 //! (K = 64…256, N = 64…256). This is the textbook design, kept small: `B` is packed into
 //! `KC×32` column panels when its rows are strided (a transpose `Wᵀ` by 16×16 blocks in
 //! registers, any other stride with AVX-512 gathers), else read in place;
-//! `A` is read in place; an `8×32` register-blocked microkernel (`16×16` for panels 16 columns
-//! wide or less) keeps its 16 accumulators in zmm registers. When threaded, the rows (or, for
-//! short products, the columns) of `dst` are split over rayon's workers, each packing into its
-//! own thread-local buffer.
+//! `A` is read in place; a `12×32` register-blocked microkernel (`16×16` for panels 16 columns
+//! wide or less) keeps its 24 accumulators in zmm registers. When threaded, the rows (or, for
+//! short products with a packed `B`, the columns) of `dst` are split over rayon's workers, each
+//! packing into its own thread-local buffer.
 
 use core::arch::x86_64::*;
 use std::cell::RefCell;
 
-/// Rows of the microkernel's tile (one zmm register per 16 columns per row).
-const MR: usize = 8;
+/// Rows of the microkernel's tile (one zmm register per 16 columns per row): 24 accumulators,
+/// two loads of B and 12 broadcasts of A per 24 multiply-adds.
+const MR: usize = 12;
 /// Columns of the microkernel's tile: two zmm registers.
 const NR: usize = 32;
 /// Depth of one packed block: a `KC×NR` panel of `B` (32 KiB) stays in L1.
 const KC: usize = 256;
-/// Rows of `A` swept per block of `B` (128×KC values, 128 KiB, stay in L2).
-const MC: usize = 128;
+/// Rows of `A` swept per block of `B` (132×KC values, 132 KiB, stay in L2): 11 tiles.
+const MC: usize = 132;
 /// Columns of `B` packed at once (1 MiB).
 const NC: usize = 1024;
 
@@ -73,8 +74,11 @@ pub(crate) unsafe fn gemm_f32(
         unsafe { block(0..m, 0..n, k, c.0, dst_rs, accumulate, a, a_strides, b, b_strides) };
         return;
     }
-    // Split the rows when there are enough for every worker, else the columns.
-    let split_rows = m >= 2 * MR * threads || m >= n;
+    // A short product with a packed B splits its columns, so each worker packs only its own
+    // panels (split by rows, every worker would pack all of B, which at a few hundred rows
+    // costs as much as the product); else the rows, when there are enough for every worker.
+    let split_cols = b_strides.1 != 1 && n >= 2 * NR * threads && m <= 4 * MC;
+    let split_rows = !split_cols && (m >= 2 * MR * threads || m >= n);
     let (len, unit) = if split_rows { (m, MR) } else { (n, NR) };
     let units = len.div_ceil(unit);
     let tasks = threads.min(units);
@@ -168,7 +172,7 @@ unsafe fn block(
                             // SAFETY: the element (pc, jc + jr) is inside b (checked by the caller).
                             (unsafe { b.as_ptr().add(pc * b_rs + jc + jr) }, b_rs)
                         };
-                        // A panel 16 columns wide or less runs as 16×16 tiles: the 8×32 tile
+                        // A panel 16 columns wide or less runs as 16×16 tiles: the 12×32 tile
                         // would spend half its multiplies on the masked-off columns.
                         let (tile, micro) = if nr <= 16 {
                             (16, micro::<16, 1> as Micro)
