@@ -393,6 +393,15 @@ unsafe fn micro<const R: usize, const V: usize>(
     // contract above.
     unsafe {
         let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r.min(mr - 1) * a_rs));
+        if load_c {
+            // The tile of C is read back only after the loop: ask for it now, so its cache
+            // misses overlap the multiplies.
+            for r in 0..mr {
+                for v in 0..V {
+                    _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + 16 * v) as *const i8);
+                }
+            }
+        }
         for l in 0..kc {
             let bv: [__m512; V] =
                 std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(l * ldb + 16 * v)));
