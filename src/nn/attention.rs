@@ -13,13 +13,13 @@
 //! `kernels::attention` instead (the same formula per batch and head, softmax and backward
 //! fused), checked against it and against finite differences.
 
-use super::kernels::attention::MaybeWeights;
 use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
-/// An attention output (with its tape) and the attention weights `(batch, heads, steps_q, steps_k)`.
-pub type WithWeights<S, E, D, T> = (Tensor<S, E, D, T>, Tensor<Dyn4, E, D>);
+// Defined beside the kernel that returns them, so the kernel needs nothing from this module.
+pub(crate) use super::kernels::attention::MaybeWeights;
+pub use super::kernels::attention::WithWeights;
 
 /// `softmax(Q Kᵀ / √d_k + mask) V` over `(batch, heads, steps, d_k)` tensors.
 ///

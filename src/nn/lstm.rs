@@ -17,8 +17,9 @@
 //! on `Cpu` the four gates run fused in [`kernels::recurrent`](super::kernels), with the
 //! input projection of all steps in one GEMM and a hand-written backward through time.
 
-use super::kernels::recurrent::{recurrent, Cell};
-use super::rnn::{recurrent_output_shape, Gate, RnnResult, Steps};
+use super::kernels::recurrent::{recurrent, Recurrence};
+use super::recurrence::{Gate, RnnResult};
+use super::rnn::{recurrent_output_shape, Steps};
 use super::{Dyn2, Dyn3, LastState, Real, RnnOutput, Sequences};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -64,7 +65,7 @@ impl<E: Real, D: Device<E>, O: RnnOutput> Lstm<E, D, O> {
                 &self.cell_gate,
                 &self.output_gate,
             ];
-            return Ok(recurrent(&gates, Cell::Lstm, x, O::SEQUENCES));
+            return Ok(recurrent(&gates, Recurrence::Lstm, x, O::SEQUENCES));
         }
         let mut steps = Steps::new("Lstm", self.features(), x)?;
         let zeros: Tensor<Dyn2, E, D> = self

@@ -19,6 +19,7 @@ pub mod kernels;
 pub mod lstm;
 pub mod norm;
 pub mod pool;
+pub mod recurrence;
 pub mod rnn;
 pub mod settings;
 pub mod transformer;

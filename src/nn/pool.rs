@@ -103,7 +103,8 @@ macro_rules! pooling_layer {
                 if super::kernels::cpu_path::<E, D>() {
                     let out = Self::WINDOW.output_shape(stringify!($name), &x.shape().concrete())?;
                     let out = <[usize; 4]>::try_from(out).unwrap();
-                    return Ok(super::kernels::pool::pool2d(x, Self::WINDOW, out, $average));
+                    let window = (Self::WINDOW.pool_size, Self::WINDOW.stride);
+                    return Ok(super::kernels::pool::pool2d(x, window, out, $average));
                 }
                 let windows = Self::WINDOW.windows(stringify!($name), x)?;
                 Ok(windows.$reduce::<Dyn4, Axis<4>>()) // (B, C, H', W', k·k) -> (B, C, H', W')

@@ -8,8 +8,7 @@
 //! Shapes: `(batch, steps, d_model)` in and out. `act` is ReLU (original) or GELU (BERT).
 //! No dropout: results stay reproducible, and the book's small models do not need it.
 
-use super::attention::WithWeights;
-use super::kernels::attention::MaybeWeights;
+use super::attention::{MaybeWeights, WithWeights};
 use super::{tapes::*, Dense, Dyn2, Dyn3, LayerNorm, MultiHeadAttention, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;

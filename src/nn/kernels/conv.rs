@@ -17,7 +17,8 @@
 //! both axes, as the layer itself.
 
 use super::reduce;
-use super::{contiguous, cpu_grads, gemm, grad_mut, put_grad, take_grad, tensor, values};
+use super::{add_into, contiguous, cpu_grads, grad_mut, matmul, put_grad, take_grad, tensor, values};
+use super::{Mat, MatMut, Threads, Write};
 use crate::nn::{Conv2DConfig, Dyn1, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -161,7 +162,9 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
             || vec![E::zero(); kk * pp],
             |cols, (y_b, x_b)| {
                 g.im2col(x_b, cols);
-                gemm((o, kk, pp), y_b, true, &wv, (kk, 1), cols, (pp, 1)); // (O,K) x (K,P)
+                let (w, cols) = (Mat::new(&wv, o, kk), Mat::new(cols, kk, pp));
+                matmul(MatMut::new(y_b, o, pp), Write::Add, w, cols, Threads::Caller);
+                // y_b += W · cols
             },
         );
     let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, o, oh, ow));
@@ -184,13 +187,28 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
                 .par_chunks_mut(c * h * w)
                 .zip(dy.par_chunks(o * pp).zip(xv.par_chunks(c * h * w)))
                 .fold(zero, |(mut dw, mut db, mut cols), (dx_b, (dy_b, x_b))| {
-                    g.im2col(x_b, &mut cols);
-                    gemm((o, pp, kk), &mut dw, true, dy_b, (pp, 1), &cols, (1, pp)); // (O,P) x (P,K)
                     for (d, row) in db.iter_mut().zip(dy_b.chunks(pp)) {
                         *d += reduce::sum(row);
                     }
-                    // cols is free again: reuse it for dcols = Wᵀ · dy_b.
-                    gemm((kk, o, pp), &mut cols, false, &wv, (1, kk), dy_b, (pp, 1)); // (K,O) x (O,P)
+                    g.im2col(x_b, &mut cols);
+                    let dy_b = Mat::new(dy_b, o, pp);
+                    let cols_t = Mat::new(&cols, kk, pp).t();
+                    matmul(
+                        MatMut::new(&mut dw, o, kk),
+                        Write::Add,
+                        dy_b,
+                        cols_t,
+                        Threads::Caller,
+                    ); // dW += dy_b · colsᵀ
+                       // cols is free again: reuse it for dcols = Wᵀ · dy_b.
+                    let w_t = Mat::new(&wv, o, kk).t();
+                    matmul(
+                        MatMut::new(&mut cols, kk, pp),
+                        Write::Set,
+                        w_t,
+                        dy_b,
+                        Threads::Caller,
+                    ); // dcols = Wᵀ · dy_b
                     g.col2im(&cols, dx_b);
                     (dw, db, cols)
                 })
@@ -206,9 +224,4 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
         });
     }
     y.put_tape(tape)
-}
-
-/// `acc += v`, element by element.
-pub(crate) fn add_into<E: Real>(acc: &mut [E], v: &[E]) {
-    acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b);
 }

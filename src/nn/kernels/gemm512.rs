@@ -321,7 +321,7 @@ unsafe fn micro<const R: usize, const V: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::gemm_strided;
+    use super::super::{matmul, Mat, MatMut, Threads, Write};
 
     #[allow(clippy::too_many_arguments)]
     fn naive(
@@ -371,7 +371,20 @@ mod tests {
                             let rs = n + pad;
                             let init = values(m * rs, seed + 2);
                             let mut got = init.clone();
-                            gemm_strided((m, k, n), &mut got, rs, acc, &a, a_s, &b, b_s, threaded);
+                            let a_m = if a_t {
+                                Mat::new(&a, k, m).t()
+                            } else {
+                                Mat::new(&a, m, k)
+                            };
+                            let b_m = if b_t {
+                                Mat::new(&b, n, k).t()
+                            } else {
+                                Mat::new(&b, k, n)
+                            };
+                            let c = MatMut::new(&mut got, m, n).row_stride(rs);
+                            let write = if acc { Write::Add } else { Write::Set };
+                            let threads = if threaded { Threads::Pool } else { Threads::Caller };
+                            matmul(c, write, a_m, b_m, threads);
                             let mut want: Vec<f64> = init.iter().map(|&x| x as f64).collect();
                             naive((m, k, n), &mut want, rs, acc, &a, a_s, &b, b_s);
                             for i in 0..m {
