@@ -161,11 +161,12 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Con
         let cfg = self.config();
         if super::kernels::cpu_path::<E, D>() {
             // Same formula as below, as im2col + GEMM per image with its own backward.
+            let (weight, bias, stride_padding) = (&self.weight, &self.bias, (cfg.stride, cfg.padding));
             return Ok(super::kernels::conv::conv2d(
-                &self.weight,
-                &self.bias,
+                weight,
+                bias,
                 x,
-                &cfg,
+                stride_padding,
                 [b, o, oh, ow],
             ));
         }

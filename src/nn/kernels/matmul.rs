@@ -57,6 +57,10 @@ impl<'a, E> Mat<'a, E> {
         }
     }
 
+    pub(crate) fn cols(&self) -> usize {
+        self.cols
+    }
+
     /// Whether every element the view names lies inside `data`.
     fn fits(&self) -> bool {
         self.rows == 0
