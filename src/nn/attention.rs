@@ -52,6 +52,23 @@ pub fn scaled_dot_product_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     (out, weights)
 }
 
+/// How to build a [`MultiHeadAttention`]: the model width and the number of heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionConfig {
+    pub d_model: usize,
+    pub heads: usize,
+}
+
+impl Default for AttentionConfig {
+    /// The benchmark's encoder: d 64, 4 heads.
+    fn default() -> Self {
+        Self {
+            d_model: 64,
+            heads: 4,
+        }
+    }
+}
+
 /// Multi-head self-attention: four `d_model × d_model` projections `W_Q, W_K, W_V, W_O` with biases.
 #[derive(Debug, Clone)]
 pub struct MultiHeadAttention<E: Dtype, D: Storage<E>> {
@@ -76,6 +93,18 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
             w_o: Dense::new(dev, d_model, d_model),
             settings: Settings::new(dev, &[heads as f64]),
         })
+    }
+
+    /// [`Self::new`] from a config.
+    pub fn from_config(dev: &D, cfg: AttentionConfig) -> Result<Self> {
+        Self::new(dev, cfg.d_model, cfg.heads)
+    }
+
+    pub fn config(&self) -> AttentionConfig {
+        AttentionConfig {
+            d_model: self.d_model(),
+            heads: self.heads(),
+        }
     }
 
     pub fn heads(&self) -> usize {

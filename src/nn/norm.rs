@@ -11,6 +11,23 @@ use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
+/// How to build a [`LayerNorm`]: the features normalised and ε.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerNormConfig {
+    pub features: usize,
+    pub epsilon: f64,
+}
+
+impl Default for LayerNormConfig {
+    /// 64 features, Keras's ε = 1e-3.
+    fn default() -> Self {
+        Self {
+            features: 64,
+            epsilon: 1e-3,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LayerNorm<E: Dtype, D: Storage<E>> {
     pub gamma: Tensor<Dyn1, E, D>,
@@ -26,6 +43,18 @@ impl<E: Real, D: Device<E>> LayerNorm<E, D> {
             gamma: dev.ones_like(&(features,)),
             beta: dev.zeros_like(&(features,)),
             settings: Settings::new(dev, &[epsilon]),
+        }
+    }
+
+    /// `γ = 1`, `β = 0` for `cfg.features`, with `cfg.epsilon`.
+    pub fn from_config(dev: &D, cfg: LayerNormConfig) -> Self {
+        Self::new(dev, cfg.features, cfg.epsilon)
+    }
+
+    pub fn config(&self) -> LayerNormConfig {
+        LayerNormConfig {
+            features: self.features(),
+            epsilon: self.epsilon(),
         }
     }
 
