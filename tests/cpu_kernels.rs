@@ -70,7 +70,8 @@ fn conv2d_matches_generic_path() {
         (2, 2, 3, 1, 3, (2, 2, 3, 4)),
     ];
     for (c, o, k, s, p, shape) in cases {
-        let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p));
+        let mut conv =
+            Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p)).unwrap();
         conv.bias.copy_from(&random_vec(o, 3));
         let what = format!("Conv2D c{c} o{o} k{k} s{s} p{p} {shape:?}");
         same_both_ways(
@@ -161,7 +162,7 @@ fn lstm_matches_generic_path() {
 #[test]
 fn cnn_and_stacked_lstm_match_generic_path() {
     let dev = Cpu::seed_from_u64(5);
-    let cnn = Cnn::<f64, Cpu>::with_sizes(&dev, 1, 12, 3);
+    let cnn = Cnn::<f64, Cpu>::with_sizes(&dev, 1, 12, 3).unwrap();
     same_both_ways(
         "Cnn 12×12",
         &cnn,

@@ -44,7 +44,8 @@ fn conv2d_matches_formula_with_stride_padding_and_odd_sizes() {
     .iter()
     .enumerate()
     {
-        let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p));
+        let mut conv =
+            Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p)).unwrap();
         randomise(&mut conv.bias, 100 + i as u64);
         let dims = [2, c, h, w];
         let x = random_vec(dims.iter().product(), i as u64);
@@ -58,7 +59,7 @@ fn conv2d_matches_formula_with_stride_padding_and_odd_sizes() {
 #[test]
 fn conv2d_in_f32_agrees() {
     let dev = Cpu::seed_from_u64(2);
-    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).padding(1));
+    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).padding(1)).unwrap();
     let x = random_vec(2 * 2 * 5 * 5, 9);
     let y = conv.forward(dev.tensor_from_vec(x.iter().map(|&v| v as f32).collect(), (2, 2, 5, 5)));
     let w: Vec<f64> = conv.weight.as_vec().into_iter().map(f64::from).collect();

@@ -111,7 +111,7 @@ fn randomise<S: Shape>(t: &mut Tensor<S, f64, Cpu>, seed: u64) {
 #[test]
 fn conv2d_gradients() {
     let dev = Cpu::seed_from_u64(1);
-    let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).stride(2).padding(1));
+    let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).stride(2).padding(1)).unwrap();
     randomise(&mut conv.bias, 5);
     let mut c = case(conv, (2, 2, 5, 4), 2 * 3 * 3 * 2, 10);
     c.check_input("Conv2D");

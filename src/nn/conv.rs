@@ -73,8 +73,9 @@ pub struct Conv2D<E: Dtype, D: Storage<E>> {
 }
 
 impl<E: Real, D: Device<E>> Conv2D<E, D> {
-    /// Glorot-uniform kernels and zero bias, as Keras initialises them.
-    pub fn new(dev: &D, cfg: Conv2DConfig) -> Self {
+    /// Glorot-uniform kernels and zero bias, as Keras initialises them; a kernel size or
+    /// stride of 0 is an error.
+    pub fn new(dev: &D, cfg: Conv2DConfig) -> Result<Self> {
         let Conv2DConfig {
             in_channels: c,
             filters: o,
@@ -82,15 +83,17 @@ impl<E: Real, D: Device<E>> Conv2D<E, D> {
             stride,
             padding,
         } = cfg;
-        assert!(
-            k > 0 && stride > 0,
-            "Conv2D: kernel_size and stride must be at least 1"
-        );
-        Self {
+        if k == 0 || stride == 0 {
+            return Err(Error::config(
+                "Conv2D",
+                "kernel_size and stride must be at least 1",
+            ));
+        }
+        Ok(Self {
             weight: glorot(dev, (o, c, k, k), c * k * k, o * k * k),
             bias: dev.zeros_like(&(o,)),
             settings: Settings::new(dev, &[stride as f64, padding as f64]),
-        }
+        })
     }
 
     pub fn config(&self) -> Conv2DConfig {

@@ -27,10 +27,9 @@ pub struct Window {
 
 impl Window {
     fn output_shape(&self, layer: &str, input: &[usize]) -> Result<Vec<usize>> {
-        assert!(
-            self.pool_size > 0 && self.stride > 0,
-            "{layer}: pool size and stride must be at least 1"
-        );
+        if self.pool_size == 0 || self.stride == 0 {
+            return Err(Error::config(layer, "pool size and stride must be at least 1"));
+        }
         let k = self.pool_size;
         let [b, c, h, w] = expect_rank::<4>(layer, "(batch, channels, height, width)", input)?;
         if h < k || w < k {

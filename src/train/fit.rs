@@ -147,7 +147,7 @@ fn run_epoch<M: Trainable, S: Dataset>(
         if is_cancelled() {
             return Ok(None);
         }
-        let batch = collate(data, chunk.to_vec());
+        let batch = collate(data, chunk.to_vec())?;
         let (loss, correct) = step.train(model, &batch, dev)?;
         totals.add(loss, correct, batch.len());
         let progress = BatchProgress {
@@ -373,7 +373,7 @@ fn for_each_batch<M: Trainable, S: Dataset + ?Sized>(
         return Err(TrainError::config("batch_size", "must be at least 1"));
     }
     for chunk in items.chunks(batch_size) {
-        let batch = collate(data, chunk.to_vec());
+        let batch = collate(data, chunk.to_vec())?;
         let logits = model.logits(&batch, dev)?;
         f(&batch, logits)?;
     }
