@@ -232,7 +232,7 @@ fn audio_has_shapes_is_seeded_and_classes_differ() {
 
     // Classes differ in their spectra: nearest centroid on the normalised mean spectrum.
     let spectrum = |item: &[f32]| {
-        let s = magnitude_spectrogram(item, 256, 256);
+        let s = magnitude_spectrogram(item, 256, 256).unwrap();
         let mut mean = vec![0.0f32; s.bins];
         for frame in s.values.chunks_exact(s.bins) {
             mean.iter_mut().zip(frame).for_each(|(m, v)| *m += v);
@@ -248,7 +248,7 @@ fn audio_has_shapes_is_seeded_and_classes_differ() {
 
 #[test]
 fn audio_spectrograms_dataset() {
-    let s = spoken_digits_spectrograms(1, 0, 256, 128);
+    let s = spoken_digits_spectrograms(1, 0, 256, 128).unwrap();
     assert_eq!(s.len(), 10);
     // (2000 - 256) / 128 + 1 = 14 frames, 129 bins.
     assert_eq!(s.item_shape, vec![14, 129]);
