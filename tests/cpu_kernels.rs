@@ -111,19 +111,19 @@ fn simple_rnn_matches_generic_path() {
     let dev = Cpu::seed_from_u64(2);
     for (f, h, shape) in [(3, 4, (2, 5, 3)), (1, 3, (5, 1, 1)), (4, 2, (7, 3, 4))] {
         let mut seq = SimpleRnn::<f64, Cpu, Sequences>::new(&dev, f, h);
-        seq.cell.b.copy_from(&random_vec(h, 4));
+        seq.gate.b.copy_from(&random_vec(h, 4));
         same_both_ways(
             &format!("SimpleRnn seq {shape:?}"),
             &seq,
             shape,
-            &[&|m: &SimpleRnn<f64, Cpu, Sequences>, g| gate_grads(&m.cell, g)],
+            &[&|m: &SimpleRnn<f64, Cpu, Sequences>, g| gate_grads(&m.gate, g)],
         );
         let last = SimpleRnn::<f64, Cpu, LastState>::new(&dev, f, h);
         same_both_ways(
             &format!("SimpleRnn last {shape:?}"),
             &last,
             shape,
-            &[&|m: &SimpleRnn<f64, Cpu, LastState>, g| gate_grads(&m.cell, g)],
+            &[&|m: &SimpleRnn<f64, Cpu, LastState>, g| gate_grads(&m.gate, g)],
         );
     }
 }

@@ -120,15 +120,15 @@ fn dense_matches_formula_on_2d_and_3d_inputs() {
 fn simple_rnn_matches_formula() {
     let dev = Cpu::seed_from_u64(5);
     let mut seq = SimpleRnn::<f64, Cpu, Sequences>::new(&dev, 3, 4);
-    randomise(&mut seq.cell.b, 8);
+    randomise(&mut seq.gate.b, 8);
     let x = random_vec(2 * 5 * 3, 2);
-    let want = rnn(&x, [2, 5, 3], &gate_params(&seq.cell));
+    let want = rnn(&x, [2, 5, 3], &gate_params(&seq.gate));
     let all = seq.forward(dev.tensor_from_vec(x.clone(), (2, 5, 3)));
     assert_eq!(all.shape().concrete(), [2, 5, 4]);
     assert_close(&all.as_vec(), &want, 1e-9, "rnn sequences");
 
     let mut last = SimpleRnn::<f64, Cpu, LastState>::new(&dev, 3, 4);
-    last.cell = seq.cell.clone();
+    last.gate = seq.gate.clone();
     let h_t = last.forward(dev.tensor_from_vec(x, (2, 5, 3)));
     let want_last: Vec<f64> = (0..2)
         .flat_map(|b| want[(b * 5 + 4) * 4..(b * 5 + 5) * 4].to_vec())

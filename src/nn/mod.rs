@@ -26,7 +26,7 @@ pub mod transformer;
 
 mod tapes;
 
-pub(crate) use tapes::with_tapes as tapes_on;
+pub(crate) use tapes::with_tapes;
 
 pub use activation::gelu;
 pub use attention::{scaled_dot_product_attention, AttentionConfig, MultiHeadAttention};

@@ -97,37 +97,38 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Steps<E, D, T> {
 /// Keras `SimpleRNN(units)`: `h_t = tanh(W x_t + U h_{t−1} + b)`.
 #[derive(Debug, Clone)]
 pub struct SimpleRnn<E: Dtype, D: Storage<E>, O = LastState> {
-    pub cell: Gate<E, D>,
+    /// `W`, `U`, `b` of `h_t = tanh(W x_t + U h_{t−1} + b)`.
+    pub gate: Gate<E, D>,
     output: PhantomData<O>,
 }
 
 impl<E: Real, D: Device<E>, O: RnnOutput> SimpleRnn<E, D, O> {
     pub fn new(dev: &D, features: usize, units: usize) -> Self {
         Self {
-            cell: Gate::new(dev, features, units),
+            gate: Gate::new(dev, features, units),
             output: PhantomData,
         }
     }
 
     pub fn features(&self) -> usize {
-        self.cell.w.shape().1
+        self.gate.w.shape().1
     }
 
     pub fn units(&self) -> usize {
-        self.cell.w.shape().0
+        self.gate.w.shape().0
     }
 
     fn run<T: Tape<E, D>>(&self, x: Tensor<Dyn3, E, D, T>) -> Result<RnnResult<E, D, T>> {
         if super::kernels::cpu_path::<E, D>() {
             // The same recurrence, one GEMM per step, with a hand-written backward through time.
             recurrent_output_shape::<O>("SimpleRnn", self.features(), self.units(), &x.shape().concrete())?;
-            return Ok(recurrent(&[&self.cell], Recurrence::Tanh, x, O::SEQUENCES));
+            return Ok(recurrent(&[&self.gate], Recurrence::Tanh, x, O::SEQUENCES));
         }
         let mut steps = Steps::new("SimpleRnn", self.features(), x)?;
-        let mut h_prev: Tensor<Dyn2, E, D> = self.cell.b.device().zeros_like(&(steps.batch(), self.units()));
+        let mut h_prev: Tensor<Dyn2, E, D> = self.gate.b.device().zeros_like(&(steps.batch(), self.units()));
         for t in 0..steps.len() {
             let x_t = steps.input(t);
-            let h_t = self.cell.affine::<T>(&x_t, &h_prev).tanh(); // h_t = tanh(W x_t + U h_{t-1} + b)
+            let h_t = self.gate.affine::<T>(&x_t, &h_prev).tanh(); // h_t = tanh(W x_t + U h_{t-1} + b)
             h_prev = steps.keep(h_t);
             steps.states.push(h_prev.clone());
         }
@@ -181,9 +182,9 @@ impl<E: Real, D: Device<E>, O: RnnOutput> TensorCollection<E, D> for SimpleRnn<E
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(Self::module("cell", |s| &s.cell, |s| &mut s.cell), |cell| {
+        visitor.visit_fields(Self::module("gate", |s| &s.gate, |s| &mut s.gate), |gate| {
             SimpleRnn {
-                cell,
+                gate,
                 output: PhantomData,
             }
         })

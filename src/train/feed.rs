@@ -91,10 +91,10 @@ pub trait Classifier {
     }
 }
 
-/// The model's input without a tape, and with one.
+/// The model's input without a tape, and with one; the tape training records on.
 type Input<M> = <<M as Classifier>::Feed as Feed<<M as Classifier>::Elem, <M as Classifier>::Dev>>::Input;
 type Traced<M> = <Input<M> as Trace<<M as Classifier>::Elem, <M as Classifier>::Dev>>::Traced;
-type Tape<M> = OwnedTape<<M as Classifier>::Elem, <M as Classifier>::Dev>;
+type TrainTape<M> = OwnedTape<<M as Classifier>::Elem, <M as Classifier>::Dev>;
 
 /// What `fit`, `evaluate` and `predict` need; implemented for every [`Classifier`] that is a
 /// dfdx module from its input to logits, with and without a tape.
@@ -105,7 +105,7 @@ pub trait Trainable: Classifier + TensorCollection<Self::Elem, Self::Dev> + Clon
         batch: &Batch,
         dev: &Self::Dev,
         grads: Gradients<Self::Elem, Self::Dev>,
-    ) -> TrainResult<Logits<Self::Elem, Self::Dev, Tape<Self>>>;
+    ) -> TrainResult<Logits<Self::Elem, Self::Dev, TrainTape<Self>>>;
 
     /// Logits without a tape, for evaluation and prediction.
     fn logits(&self, batch: &Batch, dev: &Self::Dev) -> TrainResult<Logits<Self::Elem, Self::Dev>>;
@@ -120,7 +120,7 @@ impl<M> Trainable for M
 where
     M: Classifier + TensorCollection<M::Elem, M::Dev> + Clone,
     M::Elem: SafeDtype,
-    M: Module<Traced<M>, Output = Logits<M::Elem, M::Dev, Tape<M>>>,
+    M: Module<Traced<M>, Output = Logits<M::Elem, M::Dev, TrainTape<M>>>,
     M: Module<Input<M>, Output = Logits<M::Elem, M::Dev>>,
     <M as Module<Traced<M>>>::Error: Into<TrainError>,
     <M as Module<Input<M>>>::Error: Into<TrainError>,
@@ -130,7 +130,7 @@ where
         batch: &Batch,
         dev: &M::Dev,
         grads: Gradients<M::Elem, M::Dev>,
-    ) -> TrainResult<Logits<M::Elem, M::Dev, Tape<M>>> {
+    ) -> TrainResult<Logits<M::Elem, M::Dev, TrainTape<M>>> {
         // Token ids carry the tape too: dfdx traces any tensor, and the embedding takes it off.
         let x: Traced<M> = M::Feed::input(batch, dev)?.traced(grads);
         self.try_forward(x).map_err(Into::into)
