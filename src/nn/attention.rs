@@ -12,6 +12,21 @@
 //! The generic code below runs on every device; on `Cpu`, `scaled_dot_product_attention` runs
 //! `kernels::attention` instead (the same formula per batch and head, softmax and backward
 //! fused), checked against it and against finite differences.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let q = dev.tensor_from_vec(vec![1.0f32], (1, 1, 1, 1)); // (batch, heads, steps, d_k)
+//! let k = dev.tensor_from_vec(vec![1.0f32, 1.0], (1, 1, 2, 1));
+//! let v = dev.tensor_from_vec(vec![2.0f32, 4.0], (1, 1, 2, 1));
+//! // Equal scores, equal weights: the output is the mean of the values.
+//! let (out, weights) = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), None);
+//! assert_eq!((weights.as_vec(), out.as_vec()), (vec![0.5, 0.5], vec![3.0]));
+//! // Masking the second key leaves only the first value.
+//! let mask = dev.tensor_from_vec(vec![0.0f32, -1e9], (1, 2));
+//! let (out, _) = scaled_dot_product_attention(q, k, v, Some(&mask));
+//! assert_eq!(out.as_vec(), [2.0]);
+//! ```
 
 use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};

@@ -6,6 +6,16 @@
 //!
 //! Written with dfdx's `normalize` and broadcasts (any device); on `Cpu` the same formula runs
 //! as one pass per row with a hand-written backward (`kernels::rows`).
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let norm = LayerNorm::<f64, Cpu>::new(&dev, 2, 1e-3); // γ = 1, β = 0
+//! let x = dev.tensor_from_vec(vec![1.0, 3.0], (1, 2)); // μ = 2, σ² = 1
+//! let y = norm.forward(x).as_vec();
+//! let r = 1.0 / (1.0_f64 + 1e-3).sqrt();
+//! assert!((y[0] + r).abs() < 1e-12 && (y[1] - r).abs() < 1e-12); // (x − μ)·r = [−r, r]
+//! ```
 
 use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real, Settings};
 use crate::{Error, Result};

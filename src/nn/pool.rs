@@ -10,6 +10,16 @@
 //! On dfdx's `Cpu` the layers call [`kernels::pool`](super::kernels) instead: one pass per
 //! plane that records the argmax, and a backward that adds the gradient there (first maximum
 //! on ties, as PyTorch). The gathered version stays as the readable, any-device path.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let x = dev.tensor_from_vec(vec![1.0f32, 5.0, 2.0, 0.0, 3.0, 4.0, 8.0, 7.0], (1, 1, 2, 4));
+//! let (max, mean): (MaxPool2D<2>, AvgPool2D<2>) = (MaxPool2D, AvgPool2D);
+//! // Two 2×2 windows: [1 5; 3 4] and [2 0; 8 7].
+//! assert_eq!(max.forward(x.clone()).as_vec(), [5.0, 8.0]);
+//! assert_eq!(mean.forward(x).as_vec(), [3.25, 4.25]);
+//! ```
 
 use super::{expect_rank, Dyn1, Dyn4, Real};
 use crate::{Error, Result};

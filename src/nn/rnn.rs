@@ -15,6 +15,18 @@
 //! `Cpu` the layer runs [`kernels::recurrent`](super::kernels) instead: `W x_t + b` for all
 //! steps in one GEMM, `U h_{t−1}` one GEMM per step, and backpropagation through time by
 //! hand; both are checked against the plain-loop formula and finite differences.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let mut rnn = SimpleRnn::<f64, Cpu>::new(&dev, 1, 1); // b starts at 0
+//! rnn.gate.w = dev.tensor_from_vec(vec![0.5], (1, 1));
+//! rnn.gate.u = dev.tensor_from_vec(vec![1.0], (1, 1));
+//! let x = dev.tensor_from_vec(vec![1.0, 2.0], (1, 2, 1)); // one sequence of two steps
+//! let h_1 = (0.5 * 1.0_f64).tanh();
+//! let h_2 = (0.5 * 2.0 + h_1).tanh();
+//! assert!((rnn.forward(x).as_vec()[0] - h_2).abs() < 1e-12);
+//! ```
 
 use super::kernels::recurrent::{recurrent, Recurrence};
 use super::recurrence::RnnResult;

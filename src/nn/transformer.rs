@@ -7,6 +7,25 @@
 //!
 //! Shapes: `(batch, steps, d_model)` in and out. `act` is ReLU (original) or GELU (BERT).
 //! No dropout: results stay reproducible, and the book's small models do not need it.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! // FFN(x) = W_2 relu(W_1 x) with W_1 = [1; −1], W_2 = [1 1]: relu(x) + relu(−x) = |x|.
+//! let mut ffn = FeedForward::<f32, Cpu>::new(&dev, 1, 2, Activation::Relu);
+//! ffn.w_1.weight = dev.tensor_from_vec(vec![1.0, -1.0], (2, 1));
+//! ffn.w_1.bias = dev.zeros_like(&(2,));
+//! ffn.w_2.weight = dev.tensor_from_vec(vec![1.0, 1.0], (1, 2));
+//! ffn.w_2.bias = dev.zeros_like(&(1,));
+//! let x = dev.tensor_from_vec(vec![-3.0, 2.0], (1, 2, 1)); // one sequence, two positions
+//! assert_eq!(ffn.forward(x).as_vec(), [3.0, 2.0]);
+//! // A block keeps the shape, and its last LayerNorm centres every position (β = 0).
+//! let block = EncoderBlock::<f32, Cpu>::new(&dev, EncoderConfig::default())?;
+//! let y = block.forward(dev.sample_normal_like(&(2, 3, 64)));
+//! assert_eq!(*y.shape(), (2, 3, 64));
+//! assert!(y.as_vec().chunks(64).all(|row| row.iter().sum::<f32>().abs() < 1e-3));
+//! # Ok::<(), ferrolab::Error>(())
+//! ```
 
 use super::attention::{MaybeWeights, WithWeights};
 use super::{tapes::*, Dense, Dyn2, Dyn3, LayerNorm, MultiHeadAttention, Real, Settings};
