@@ -26,9 +26,10 @@ pub use crate::error::{Error, Result};
 pub use crate::exercises::{self, Check};
 pub use crate::models::{cosine, BertClassifier, BertConfig, BertModel, Cnn, Mlp, StackedLstm};
 pub use crate::nn::{
-    scaled_dot_product_attention, Activation, AvgPool2D, Conv2D, Conv2DConfig, Dense, Dyn1, Dyn2, Dyn3, Dyn4,
-    Embedding, EncoderBlock, EncoderConfig, FeedForward, Flatten, LastState, LayerNorm, Lstm, MaxPool2D,
-    MultiHeadAttention, OutputShape, Real, Sequences, SimpleRnn,
+    scaled_dot_product_attention, Activation, AttentionConfig, AvgPool2D, Conv2D, Conv2DConfig, Dense, Dyn1,
+    Dyn2, Dyn3, Dyn4, Embedding, EncoderBlock, EncoderConfig, FeedForward, FeedForwardConfig, Flatten,
+    LastState, LayerNorm, LayerNormConfig, Lstm, MaxPool2D, MultiHeadAttention, OutputShape, Real, Sequences,
+    SimpleRnn,
 };
 pub use crate::plot::{
     AttentionMap, ConfusionMatrix, Curves, DecisionRegions, FeatureMaps, Heatmap, ImageGrid, LineChart, Plot,

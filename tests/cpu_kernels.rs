@@ -70,7 +70,8 @@ fn conv2d_matches_generic_path() {
         (2, 2, 3, 1, 3, (2, 2, 3, 4)),
     ];
     for (c, o, k, s, p, shape) in cases {
-        let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p));
+        let mut conv =
+            Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p)).unwrap();
         conv.bias.copy_from(&random_vec(o, 3));
         let what = format!("Conv2D c{c} o{o} k{k} s{s} p{p} {shape:?}");
         same_both_ways(
@@ -110,19 +111,19 @@ fn simple_rnn_matches_generic_path() {
     let dev = Cpu::seed_from_u64(2);
     for (f, h, shape) in [(3, 4, (2, 5, 3)), (1, 3, (5, 1, 1)), (4, 2, (7, 3, 4))] {
         let mut seq = SimpleRnn::<f64, Cpu, Sequences>::new(&dev, f, h);
-        seq.cell.b.copy_from(&random_vec(h, 4));
+        seq.gate.b.copy_from(&random_vec(h, 4));
         same_both_ways(
             &format!("SimpleRnn seq {shape:?}"),
             &seq,
             shape,
-            &[&|m: &SimpleRnn<f64, Cpu, Sequences>, g| gate_grads(&m.cell, g)],
+            &[&|m: &SimpleRnn<f64, Cpu, Sequences>, g| gate_grads(&m.gate, g)],
         );
         let last = SimpleRnn::<f64, Cpu, LastState>::new(&dev, f, h);
         same_both_ways(
             &format!("SimpleRnn last {shape:?}"),
             &last,
             shape,
-            &[&|m: &SimpleRnn<f64, Cpu, LastState>, g| gate_grads(&m.cell, g)],
+            &[&|m: &SimpleRnn<f64, Cpu, LastState>, g| gate_grads(&m.gate, g)],
         );
     }
 }
@@ -161,7 +162,7 @@ fn lstm_matches_generic_path() {
 #[test]
 fn cnn_and_stacked_lstm_match_generic_path() {
     let dev = Cpu::seed_from_u64(5);
-    let cnn = Cnn::<f64, Cpu>::with_sizes(&dev, 1, 12, 3);
+    let cnn = Cnn::<f64, Cpu>::with_sizes(&dev, 1, 12, 3).unwrap();
     same_both_ways(
         "Cnn 12×12",
         &cnn,

@@ -25,7 +25,7 @@ impl Dataset for Ramp {
 #[test]
 fn user_dataset_batches_into_tensors() {
     let ds = Ramp(7);
-    let batches: Vec<Batch> = ds.batches(3).collect();
+    let batches: Vec<Batch> = ds.batches(3).collect::<Result<_, _>>().unwrap();
     assert_eq!(batches.len(), 3);
     assert_eq!(batches[2].shape, vec![1, 2, 3]);
     assert_eq!(batches[1].labels, vec![3, 0, 1]);
@@ -48,7 +48,7 @@ fn drop_last_and_shuffle_compose() {
         .batches(4)
         .shuffled(3)
         .drop_last(true)
-        .map(|b| b.indices)
+        .map(|b| b.unwrap().indices)
         .collect();
     assert_eq!(a.len(), 2);
     assert!(a.iter().all(|b| b.len() == 4));
@@ -56,10 +56,10 @@ fn drop_last_and_shuffle_compose() {
         .batches(4)
         .drop_last(true)
         .shuffled(3)
-        .map(|b| b.indices)
+        .map(|b| b.unwrap().indices)
         .collect();
     assert_eq!(a, b);
-    let first = ds.batches(4).shuffled(3).next().unwrap();
+    let first = ds.batches(4).shuffled(3).next().unwrap().unwrap();
     let BatchInputs::Features(v) = &first.inputs else {
         panic!("features expected")
     };
@@ -106,7 +106,28 @@ impl Dataset for Broken {
 }
 
 #[test]
-#[should_panic(expected = "dataset item 1 has 2 values but item_shape [3] needs 3")]
-fn inconsistent_items_panic_with_the_item_named() {
-    let _ = Broken.batches(2).next();
+fn inconsistent_items_are_an_error_that_names_the_item() {
+    let e = Broken.batches(2).next().unwrap().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "dataset: item 1 has 2 values but item_shape [3] needs 3"
+    );
+}
+
+#[test]
+fn a_batch_size_of_zero_is_one_error() {
+    let mut batches = Ramp(5).batches(0).shuffled(1);
+    assert_eq!(batches.len(), 1);
+    let e = batches.next().unwrap().unwrap_err();
+    assert_eq!(e.to_string(), "batch_size: must be at least 1");
+    assert!(batches.next().is_none());
+}
+
+#[test]
+fn fit_reports_a_broken_dataset_as_an_error() {
+    let dev = Cpu::default();
+    let mut model = ferrolab::models::Mlp::<f32, Cpu>::new(&dev, 3, 4, 2);
+    let cfg = ferrolab::train::FitConfig::default().verbose(ferrolab::train::Verbose::Silent);
+    let e = ferrolab::train::fit(&mut model, &Broken, &cfg).unwrap_err();
+    assert!(e.to_string().contains("item 1 has 2 values"), "{e}");
 }

@@ -120,7 +120,7 @@ fn enlarged_digits_fit_the_book_cnn() {
     let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
     assert!((mean(big.item(5)) - mean(small.item(5))).abs() < 0.05);
 
-    let batch = big.batches(32).next().unwrap();
+    let batch = big.batches(32).next().unwrap().unwrap();
     let dev: dfdx::tensor::Cpu = Default::default();
     let x = batch.images::<f32, _>(&dev).unwrap();
     use dfdx::shapes::HasShape;

@@ -60,7 +60,13 @@ fn sequences_have_lstm_shapes_and_are_seeded() {
     let diff: f32 = a.item(0).iter().zip(a.item(10)).map(|(x, y)| (x - y).abs()).sum();
     assert!(diff > 100.0, "{diff}");
     let dev: dfdx::tensor::Cpu = Default::default();
-    let x = a.batches(8).next().unwrap().sequences::<f32, _>(&dev).unwrap();
+    let x = a
+        .batches(8)
+        .next()
+        .unwrap()
+        .unwrap()
+        .sequences::<f32, _>(&dev)
+        .unwrap();
     use dfdx::shapes::HasShape;
     assert_eq!(x.shape(), &(8, 100, 10));
 }
@@ -177,7 +183,7 @@ fn sentences_become_token_batches() {
     assert_eq!(ts.len(), 20);
     assert_eq!(ts.item_shape(), vec![10]);
     assert!(ts.ids.iter().all(|&id| id != WordTokenizer::UNK));
-    let b = ts.batches(6).shuffled(5).next().unwrap();
+    let b = ts.batches(6).shuffled(5).next().unwrap().unwrap();
     let dev: dfdx::tensor::Cpu = Default::default();
     let t = b.tokens(&dev).unwrap();
     use dfdx::shapes::HasShape;
@@ -226,7 +232,7 @@ fn audio_has_shapes_is_seeded_and_classes_differ() {
 
     // Classes differ in their spectra: nearest centroid on the normalised mean spectrum.
     let spectrum = |item: &[f32]| {
-        let s = magnitude_spectrogram(item, 256, 256);
+        let s = magnitude_spectrogram(item, 256, 256).unwrap();
         let mut mean = vec![0.0f32; s.bins];
         for frame in s.values.chunks_exact(s.bins) {
             mean.iter_mut().zip(frame).for_each(|(m, v)| *m += v);
@@ -242,7 +248,7 @@ fn audio_has_shapes_is_seeded_and_classes_differ() {
 
 #[test]
 fn audio_spectrograms_dataset() {
-    let s = spoken_digits_spectrograms(1, 0, 256, 128);
+    let s = spoken_digits_spectrograms(1, 0, 256, 128).unwrap();
     assert_eq!(s.len(), 10);
     // (2000 - 256) / 128 + 1 = 14 frames, 129 bins.
     assert_eq!(s.item_shape, vec![14, 129]);

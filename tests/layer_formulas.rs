@@ -44,7 +44,8 @@ fn conv2d_matches_formula_with_stride_padding_and_odd_sizes() {
     .iter()
     .enumerate()
     {
-        let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p));
+        let mut conv =
+            Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(c, o, k).stride(s).padding(p)).unwrap();
         randomise(&mut conv.bias, 100 + i as u64);
         let dims = [2, c, h, w];
         let x = random_vec(dims.iter().product(), i as u64);
@@ -58,7 +59,7 @@ fn conv2d_matches_formula_with_stride_padding_and_odd_sizes() {
 #[test]
 fn conv2d_in_f32_agrees() {
     let dev = Cpu::seed_from_u64(2);
-    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).padding(1));
+    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).padding(1)).unwrap();
     let x = random_vec(2 * 2 * 5 * 5, 9);
     let y = conv.forward(dev.tensor_from_vec(x.iter().map(|&v| v as f32).collect(), (2, 2, 5, 5)));
     let w: Vec<f64> = conv.weight.as_vec().into_iter().map(f64::from).collect();
@@ -119,15 +120,15 @@ fn dense_matches_formula_on_2d_and_3d_inputs() {
 fn simple_rnn_matches_formula() {
     let dev = Cpu::seed_from_u64(5);
     let mut seq = SimpleRnn::<f64, Cpu, Sequences>::new(&dev, 3, 4);
-    randomise(&mut seq.cell.b, 8);
+    randomise(&mut seq.gate.b, 8);
     let x = random_vec(2 * 5 * 3, 2);
-    let want = rnn(&x, [2, 5, 3], &gate_params(&seq.cell));
+    let want = rnn(&x, [2, 5, 3], &gate_params(&seq.gate));
     let all = seq.forward(dev.tensor_from_vec(x.clone(), (2, 5, 3)));
     assert_eq!(all.shape().concrete(), [2, 5, 4]);
     assert_close(&all.as_vec(), &want, 1e-9, "rnn sequences");
 
     let mut last = SimpleRnn::<f64, Cpu, LastState>::new(&dev, 3, 4);
-    last.cell = seq.cell.clone();
+    last.gate = seq.gate.clone();
     let h_t = last.forward(dev.tensor_from_vec(x, (2, 5, 3)));
     let want_last: Vec<f64> = (0..2)
         .flat_map(|b| want[(b * 5 + 4) * 4..(b * 5 + 5) * 4].to_vec())

@@ -111,7 +111,7 @@ fn randomise<S: Shape>(t: &mut Tensor<S, f64, Cpu>, seed: u64) {
 #[test]
 fn conv2d_gradients() {
     let dev = Cpu::seed_from_u64(1);
-    let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).stride(2).padding(1));
+    let mut conv = Conv2D::<f64, Cpu>::new(&dev, Conv2DConfig::new(2, 3, 3).stride(2).padding(1)).unwrap();
     randomise(&mut conv.bias, 5);
     let mut c = case(conv, (2, 2, 5, 4), 2 * 3 * 3 * 2, 10);
     c.check_input("Conv2D");
@@ -136,9 +136,9 @@ fn simple_rnn_gradients() {
         30,
     );
     c.check_input("SimpleRnn");
-    c.check_param("SimpleRnn", "W", |m| &mut m.cell.w);
-    c.check_param("SimpleRnn", "U", |m| &mut m.cell.u);
-    c.check_param("SimpleRnn", "b", |m| &mut m.cell.b);
+    c.check_param("SimpleRnn", "W", |m| &mut m.gate.w);
+    c.check_param("SimpleRnn", "U", |m| &mut m.gate.u);
+    c.check_param("SimpleRnn", "b", |m| &mut m.gate.b);
 
     let mut last = case(
         SimpleRnn::<f64, Cpu, LastState>::new(&dev, 3, 4),
@@ -147,7 +147,7 @@ fn simple_rnn_gradients() {
         31,
     );
     last.check_input("SimpleRnn last");
-    last.check_param("SimpleRnn last", "U", |m| &mut m.cell.u);
+    last.check_param("SimpleRnn last", "U", |m| &mut m.gate.u);
 }
 
 #[test]

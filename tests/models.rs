@@ -221,7 +221,7 @@ fn save_then_load_gives_identical_outputs() {
 #[test]
 fn a_model_moves_between_dtypes_with_its_configuration() {
     let dev = Cpu::seed_from_u64(6);
-    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 2, 3).stride(2).padding(1));
+    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 2, 3).stride(2).padding(1)).unwrap();
     let wide: Conv2D<f64, Cpu> = conv.to_dtype::<f64>();
     assert_eq!(wide.config(), conv.config());
     let x = random_vec(5 * 5, 7);
@@ -244,7 +244,7 @@ fn wrong_shapes_are_clear_errors() {
         "Cnn: expected input (batch, 1, 28, 28), got shape (2, 1, 32, 32)"
     );
 
-    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(3, 4, 5));
+    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(3, 4, 5)).unwrap();
     let err = conv.try_forward(dev.zeros_like(&(1, 1, 8, 8))).unwrap_err();
     assert!(message(err).starts_with("Conv2D: expected input (batch, 3, height, width)"));
     let err = conv.try_forward(dev.zeros_like(&(1, 3, 4, 8))).unwrap_err();
@@ -287,6 +287,18 @@ fn wrong_shapes_are_clear_errors() {
 #[should_panic(expected = "Conv2D: expected input (batch, 3, height, width)")]
 fn forward_panics_with_the_same_readable_message() {
     let dev = Cpu::default();
-    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(3, 4, 3));
+    let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(3, 4, 3)).unwrap();
     let _ = conv.forward(dev.zeros_like(&(1, 2, 8, 8)));
+}
+
+#[test]
+fn impossible_sizes_are_errors_not_panics() {
+    let dev = Cpu::default();
+    let e = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 2, 0)).unwrap_err();
+    assert_eq!(e.to_string(), "Conv2D: kernel_size and stride must be at least 1");
+    let e = Cnn::<f32, Cpu>::with_sizes(&dev, 1, 8, 10).unwrap_err();
+    assert!(
+        e.to_string().starts_with("Cnn: images must be at least 10×10"),
+        "{e}"
+    );
 }

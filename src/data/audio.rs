@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
 use super::dataset::FeatureSet;
+use super::error::{DataError, DataResult};
 
 pub const AUDIO_SAMPLE_RATE: usize = 8000;
 /// 0.25 s at 8 kHz.
@@ -102,12 +103,14 @@ pub struct Spectrogram {
 /// Hann-windowed magnitude spectrogram of `signal`; frames start every `hop` samples and
 /// must fit whole (a trailing part shorter than a frame is dropped).
 ///
-/// Bin `k` is frequency `k * sample_rate / frame_len`. Panics when `frame_len` or `hop` is 0.
-pub fn magnitude_spectrogram(signal: &[f32], frame_len: usize, hop: usize) -> Spectrogram {
-    assert!(
-        frame_len > 0 && hop > 0,
-        "magnitude_spectrogram: frame_len and hop > 0"
-    );
+/// Bin `k` is frequency `k * sample_rate / frame_len`. A `frame_len` or `hop` of 0 is an error.
+pub fn magnitude_spectrogram(signal: &[f32], frame_len: usize, hop: usize) -> DataResult<Spectrogram> {
+    if frame_len == 0 || hop == 0 {
+        return Err(DataError::Config {
+            what: "magnitude_spectrogram".into(),
+            why: format!("frame_len and hop must be at least 1, got {frame_len} and {hop}"),
+        });
+    }
     let bins = frame_len / 2 + 1;
     let frames = if signal.len() < frame_len {
         0
@@ -141,26 +144,31 @@ pub fn magnitude_spectrogram(signal: &[f32], frame_len: usize, hop: usize) -> Sp
             values.push((re * re + im * im).sqrt());
         }
     }
-    Spectrogram { frames, bins, values }
+    Ok(Spectrogram { frames, bins, values })
 }
 
 /// [`spoken_digits`] turned into spectrograms: items `[frames, bins]`, ready for an RNN or
 /// (as `[1, frames, bins]` after `reshape`) a CNN.
-pub fn spoken_digits_spectrograms(per_class: usize, seed: u64, frame_len: usize, hop: usize) -> FeatureSet {
+pub fn spoken_digits_spectrograms(
+    per_class: usize,
+    seed: u64,
+    frame_len: usize,
+    hop: usize,
+) -> DataResult<FeatureSet> {
     let waves = spoken_digits(per_class, seed);
     let mut features = Vec::new();
     let mut shape = vec![0, frame_len / 2 + 1];
     for wave in waves.features.chunks_exact(AUDIO_SAMPLES) {
-        let s = magnitude_spectrogram(wave, frame_len, hop);
+        let s = magnitude_spectrogram(wave, frame_len, hop)?;
         shape[0] = s.frames;
         features.extend(s.values);
     }
-    FeatureSet {
+    Ok(FeatureSet {
         features,
         item_shape: shape,
         labels: waves.labels,
         classes: waves.classes,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +181,7 @@ mod tests {
         let tone: Vec<f32> = (0..1024)
             .map(|n| (2.0 * PI * 1000.0 * n as f32 / 8000.0).sin())
             .collect();
-        let s = magnitude_spectrogram(&tone, 256, 128);
+        let s = magnitude_spectrogram(&tone, 256, 128).unwrap();
         assert_eq!((s.frames, s.bins), (7, 129));
         for frame in s.values.chunks_exact(s.bins) {
             let peak = (0..s.bins)
@@ -188,7 +196,8 @@ mod tests {
 
     #[test]
     fn short_signal_has_no_frames() {
-        let s = magnitude_spectrogram(&[1.0; 10], 16, 4);
+        let s = magnitude_spectrogram(&[1.0; 10], 16, 4).unwrap();
+        assert!(magnitude_spectrogram(&[1.0; 10], 0, 4).is_err());
         assert_eq!((s.frames, s.bins, s.values.len()), (0, 9, 0));
     }
 }

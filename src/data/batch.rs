@@ -2,7 +2,8 @@
 //!
 //! Batches are built on the CPU as flat `Vec`s and copied to the device on request, with
 //! runtime (`usize`) dims so one loader serves every batch size. A dataset whose items
-//! disagree in shape or input kind is a bug in that dataset and panics here.
+//! disagree in shape or input kind, or a batch size of 0, is a [`DataError`] naming the item
+//! or the option, never a panic (a learner's own `Dataset` can have such a bug).
 
 use dfdx::shapes::Dtype;
 use dfdx::tensor::{Tensor, TensorFromVec};
@@ -51,24 +52,38 @@ pub struct Batches<'a, S: Dataset> {
     order: Vec<usize>,
     position: usize,
     drop_last: bool,
+    /// Why no batch can be made (a batch size of 0), handed out as the only item.
+    error: Option<DataError>,
 }
 
 impl<'a, S: Dataset> Batches<'a, S> {
-    /// Panics when `batch_size` is 0: no batch could ever be made.
+    /// With `batch_size` 0 no batch can be made: the first item is that error.
     pub fn new(dataset: &'a S, batch_size: usize) -> Self {
-        assert!(batch_size > 0, "Batches: batch_size must be at least 1");
+        let error = (batch_size == 0).then(|| DataError::Config {
+            what: "batch_size".into(),
+            why: "must be at least 1".into(),
+        });
+        let order = if error.is_some() {
+            Vec::new()
+        } else {
+            (0..dataset.len()).collect()
+        };
         Batches {
             dataset,
-            batch_size,
-            order: (0..dataset.len()).collect(),
+            batch_size: batch_size.max(1),
+            order,
             position: 0,
             drop_last: false,
+            error,
         }
     }
 
     /// Visits the items in an order shuffled by `seed`: the same seed, the same order.
     /// For a new order every epoch, pass e.g. `base_seed + epoch`.
     pub fn shuffled(mut self, seed: u64) -> Self {
+        if self.error.is_some() {
+            return self;
+        }
         self.order = (0..self.dataset.len()).collect();
         self.order.shuffle(&mut StdRng::seed_from_u64(seed));
         self
@@ -80,21 +95,25 @@ impl<'a, S: Dataset> Batches<'a, S> {
         self
     }
 
-    /// How many batches remain.
+    /// How many batches (or the one error) remain.
     pub fn remaining(&self) -> usize {
         let left = self.order.len() - self.position;
-        if self.drop_last {
+        let batches = if self.drop_last {
             left / self.batch_size
         } else {
             left.div_ceil(self.batch_size)
-        }
+        };
+        batches + usize::from(self.error.is_some())
     }
 }
 
 impl<S: Dataset> Iterator for Batches<'_, S> {
-    type Item = Batch;
+    type Item = DataResult<Batch>;
 
-    fn next(&mut self) -> Option<Batch> {
+    fn next(&mut self) -> Option<DataResult<Batch>> {
+        if let Some(e) = self.error.take() {
+            return Some(Err(e));
+        }
         if self.remaining() == 0 {
             return None;
         }
@@ -111,37 +130,42 @@ impl<S: Dataset> Iterator for Batches<'_, S> {
 
 impl<S: Dataset> ExactSizeIterator for Batches<'_, S> {}
 
-/// Stacks the items at `indices` into one batch.
-pub fn collate<S: Dataset + ?Sized>(dataset: &S, indices: Vec<usize>) -> Batch {
+/// Stacks the items at `indices` into one batch; an item whose length or input kind does not
+/// match the others is an error that names it.
+pub fn collate<S: Dataset + ?Sized>(dataset: &S, indices: Vec<usize>) -> DataResult<Batch> {
     let item_shape = dataset.item_shape();
     let item_len: usize = item_shape.iter().product();
     let mut labels = Vec::with_capacity(indices.len());
     let mut inputs: Option<BatchInputs> = None;
     for &i in &indices {
         let sample = dataset.get(i);
-        assert_eq!(
-            sample.input.len(),
-            item_len,
-            "dataset item {i} has {} values but item_shape {item_shape:?} needs {item_len}",
-            sample.input.len()
-        );
+        if sample.input.len() != item_len {
+            let why = format!(
+                "item {i} has {} values but item_shape {item_shape:?} needs {item_len}",
+                sample.input.len()
+            );
+            return Err(DataError::mismatch("dataset", why));
+        }
         labels.push(sample.label);
         match (&mut inputs, sample.input) {
             (None, Input::Features(v)) => inputs = Some(BatchInputs::Features(v)),
             (None, Input::Tokens(v)) => inputs = Some(BatchInputs::Tokens(v)),
             (Some(BatchInputs::Features(all)), Input::Features(v)) => all.extend(v),
             (Some(BatchInputs::Tokens(all)), Input::Tokens(v)) => all.extend(v),
-            _ => panic!("dataset item {i} mixes token ids and features with other items"),
+            _ => {
+                let why = format!("item {i} mixes token ids and features with other items");
+                return Err(DataError::mismatch("dataset", why));
+            }
         }
     }
     let mut shape = vec![indices.len()];
     shape.extend_from_slice(&item_shape);
-    Batch {
+    Ok(Batch {
         inputs: inputs.unwrap_or(BatchInputs::Features(Vec::new())),
         shape,
         labels,
         indices,
-    }
+    })
 }
 
 impl Batch {
@@ -262,12 +286,12 @@ mod tests {
     #[test]
     fn batches_keep_or_drop_the_last_partial_batch() {
         let ds = ten_images();
-        let sizes: Vec<usize> = ds.batches(4).map(|b| b.len()).collect();
+        let sizes: Vec<usize> = ds.batches(4).map(|b| b.unwrap().len()).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
-        let sizes: Vec<usize> = ds.batches(4).drop_last(true).map(|b| b.len()).collect();
+        let sizes: Vec<usize> = ds.batches(4).drop_last(true).map(|b| b.unwrap().len()).collect();
         assert_eq!(sizes, vec![4, 4]);
         assert_eq!(ds.batches(5).len(), 2);
-        let last = ds.batches(4).last().unwrap();
+        let last = ds.batches(4).last().unwrap().unwrap();
         assert_eq!(last.shape, vec![2, 1, 2, 2]);
         assert_eq!(last.indices, vec![8, 9]);
         assert_eq!(last.labels, vec![2, 0]);
@@ -276,7 +300,12 @@ mod tests {
     #[test]
     fn shuffling_is_seeded_and_covers_every_item_once() {
         let ds = ten_images();
-        let order = |seed| -> Vec<usize> { ds.batches(3).shuffled(seed).flat_map(|b| b.indices).collect() };
+        let order = |seed| -> Vec<usize> {
+            ds.batches(3)
+                .shuffled(seed)
+                .flat_map(|b| b.unwrap().indices)
+                .collect()
+        };
         assert_eq!(order(7), order(7));
         assert_ne!(order(7), order(8));
         let mut all = order(7);
@@ -284,7 +313,7 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
         // Inputs travel with their indices.
-        let b = ds.batches(3).shuffled(7).next().unwrap();
+        let b = ds.batches(3).shuffled(7).next().unwrap().unwrap();
         let BatchInputs::Features(v) = &b.inputs else {
             panic!("features expected")
         };
@@ -294,7 +323,7 @@ mod tests {
     #[test]
     fn image_batch_becomes_nchw_tensor() {
         let dev: Cpu = Default::default();
-        let b = ten_images().batches(4).next().unwrap();
+        let b = ten_images().batches(4).next().unwrap().unwrap();
         let t = b.images::<f32, _>(&dev).unwrap();
         assert_eq!(t.shape().concrete(), [4, 1, 2, 2]);
         assert_eq!(t.as_vec()[4..8], [1.0; 4]);
@@ -310,7 +339,7 @@ mod tests {
     #[test]
     fn one_hot_labels() {
         let dev: Cpu = Default::default();
-        let b = ten_images().batches(3).next().unwrap();
+        let b = ten_images().batches(3).next().unwrap().unwrap();
         let y = b.labels_one_hot::<f32, _>(&dev, 3).unwrap();
         assert_eq!(y.as_vec(), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
         assert!(b.labels_one_hot::<f32, _>(&dev, 2).is_err());
@@ -320,7 +349,7 @@ mod tests {
     fn token_batches_become_id_tensors() {
         let dev: Cpu = Default::default();
         let ts = TokenSet::new(vec![1, 2, 0, 3, 4, 5], 3, vec![0, 1], vec![]).unwrap();
-        let b = ts.batches(2).next().unwrap();
+        let b = ts.batches(2).next().unwrap().unwrap();
         assert_eq!(b.shape, vec![2, 3]);
         let t = b.tokens(&dev).unwrap();
         assert_eq!(t.shape().concrete(), [2, 3]);
@@ -338,7 +367,13 @@ mod tests {
             vec![],
         )
         .unwrap();
-        let t = ds.batches(2).next().unwrap().sequences::<f32, _>(&dev).unwrap();
+        let t = ds
+            .batches(2)
+            .next()
+            .unwrap()
+            .unwrap()
+            .sequences::<f32, _>(&dev)
+            .unwrap();
         assert_eq!(t.shape().concrete(), [2, 3, 2]);
     }
 }

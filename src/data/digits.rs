@@ -69,7 +69,7 @@ pub fn digits_28x28() -> FeatureSet {
     let features = small
         .features
         .chunks_exact(64)
-        .flat_map(|img| resize_bilinear(img, 1, (8, 8), (28, 28)))
+        .flat_map(|img| resize_bilinear(img, 1, (8, 8), (28, 28)).expect("8×8 digits enlarge to 28×28"))
         .collect();
     FeatureSet {
         features,

@@ -4,21 +4,31 @@
 //! `align_corners = false`) and edges are clamped. No antialiasing: shrinking by a large
 //! factor skips pixels; this is meant for enlarging.
 
+use super::error::{DataError, DataResult};
+
 /// Resizes each channel of a `[channels, height, width]` image to `new_h × new_w`.
 ///
-/// Panics when `image.len() != channels * height * width` or a size is 0.
+/// An image whose length is not `channels * height * width`, or a size of 0, is an error.
 pub fn resize_bilinear(
     image: &[f32],
     channels: usize,
     (height, width): (usize, usize),
     (new_h, new_w): (usize, usize),
-) -> Vec<f32> {
-    assert_eq!(
-        image.len(),
-        channels * height * width,
-        "resize_bilinear: image size"
-    );
-    assert!(height * width * new_h * new_w > 0, "resize_bilinear: empty size");
+) -> DataResult<Vec<f32>> {
+    if image.len() != channels * height * width {
+        let why = format!(
+            "{} values are not {channels} channels of {height}×{width}",
+            image.len()
+        );
+        return Err(DataError::mismatch("resize_bilinear", why));
+    }
+    if height * width * new_h * new_w == 0 {
+        let why = format!("sizes must be at least 1×1, got {height}×{width} to {new_h}×{new_w}");
+        return Err(DataError::Config {
+            what: "resize_bilinear".into(),
+            why,
+        });
+    }
     // For each output row (column): the two source rows (columns) and the weight of the second.
     let taps = |n_in: usize, n_out: usize| -> Vec<(usize, usize, f32)> {
         let scale = n_in as f32 / n_out as f32;
@@ -44,7 +54,7 @@ pub fn resize_bilinear(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -54,7 +64,7 @@ mod tests {
     #[test]
     fn constant_image_stays_constant() {
         let img = vec![0.3125; 2 * 8 * 8];
-        let out = resize_bilinear(&img, 2, (8, 8), (28, 28));
+        let out = resize_bilinear(&img, 2, (8, 8), (28, 28)).unwrap();
         assert_eq!(out.len(), 2 * 28 * 28);
         assert!(out.iter().all(|&v| v == 0.3125));
     }
@@ -62,20 +72,21 @@ mod tests {
     #[test]
     fn doubling_interpolates_between_neighbours() {
         // 1×2 image [0, 1] to 1×4: centres at -0.25, 0.25, 0.75, 1.25 -> clamp, lerp.
-        let out = resize_bilinear(&[0.0, 1.0], 1, (1, 2), (1, 4));
+        let out = resize_bilinear(&[0.0, 1.0], 1, (1, 2), (1, 4)).unwrap();
         assert_eq!(out, vec![0.0, 0.25, 0.75, 1.0]);
     }
 
     #[test]
     fn same_size_is_identity() {
         let img: Vec<f32> = (0..12).map(|x| x as f32).collect();
-        assert_eq!(resize_bilinear(&img, 1, (3, 4), (3, 4)), img);
+        assert_eq!(resize_bilinear(&img, 1, (3, 4), (3, 4)).unwrap(), img);
+        assert!(resize_bilinear(&img, 1, (3, 3), (3, 4)).is_err());
     }
 
     #[test]
     fn values_stay_within_the_input_range() {
         let img: Vec<f32> = (0..64).map(|x| ((x * 37) % 17) as f32 / 16.0).collect();
-        let out = resize_bilinear(&img, 1, (8, 8), (28, 28));
+        let out = resize_bilinear(&img, 1, (8, 8), (28, 28)).unwrap();
         assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
     }
 }

@@ -7,9 +7,10 @@
 //!
 //! ```
 //! use ferrolab::data::{digits_28x28, Dataset};
-//! let split = digits_28x28().stratified_split(0.2, 42).unwrap();
-//! let batch = split.train.batches(64).shuffled(1).next().unwrap();
+//! let split = digits_28x28().stratified_split(0.2, 42)?;
+//! let batch = split.train.batches(64).shuffled(1).next().unwrap()?;
 //! assert_eq!(batch.shape, vec![64, 1, 28, 28]);
+//! # Ok::<(), ferrolab::data::DataError>(())
 //! ```
 
 mod audio;

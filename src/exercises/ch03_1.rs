@@ -31,7 +31,7 @@ pub fn conv_output_size(f: fn(usize, usize, usize, usize) -> usize) -> Check {
         let dev = Cpu::default();
         for (n, k, stride, padding) in CONV_CASES {
             let cfg = Conv2DConfig::new(1, 1, k).stride(stride).padding(padding);
-            let conv = Conv2D::<f32, Cpu>::new(&dev, cfg);
+            let conv = Conv2D::<f32, Cpu>::new(&dev, cfg).map_err(|e| e.to_string())?;
             let want = conv
                 .output_shape(&[1, 1, n, n])
                 .map_err(|e| format!("the check's own layer failed: {e:?}"))?[2];

@@ -59,14 +59,14 @@ impl RnnCase {
     fn new(features: usize, units: usize, steps: usize, scale: f64, seed: u64) -> Self {
         let dev = Cpu::seed_from_u64(seed);
         let mut rnn = SimpleRnn::<f64, Cpu, Sequences>::new(&dev, features, units);
-        rnn.cell.b = dev.sample_normal_like(&(units,)) * 0.5;
+        rnn.gate.b = dev.sample_normal_like(&(units,)) * 0.5;
         let x: Tensor<(usize, usize, usize), f64, Cpu> =
             dev.sample_normal_like(&(1, steps, features)) * scale;
         let states = rnn.forward(x.clone()).as_vec();
         RnnCase {
-            w: rows(&rnn.cell.w.as_vec(), features),
-            u: rows(&rnn.cell.u.as_vec(), units),
-            b: rnn.cell.b.as_vec(),
+            w: rows(&rnn.gate.w.as_vec(), features),
+            u: rows(&rnn.gate.u.as_vec(), units),
+            b: rnn.gate.b.as_vec(),
             xs: x.as_vec(),
             features,
             states: rows(&states, units),
@@ -109,9 +109,9 @@ pub fn last_state_gradient(grad: fn(f64, f64, f64, &[f64]) -> Vec<f64>) -> Check
 pub fn library_gradient(w: f64, u: f64, b: f64, xs: &[f64]) -> Vec<f64> {
     let dev = Cpu::default();
     let mut rnn = SimpleRnn::<f64, Cpu, LastState>::new(&dev, 1, 1);
-    rnn.cell.w = dev.tensor_from_vec(vec![w], (1, 1));
-    rnn.cell.u = dev.tensor_from_vec(vec![u], (1, 1));
-    rnn.cell.b = dev.tensor_from_vec(vec![b], (1,));
+    rnn.gate.w = dev.tensor_from_vec(vec![w], (1, 1));
+    rnn.gate.u = dev.tensor_from_vec(vec![u], (1, 1));
+    rnn.gate.b = dev.tensor_from_vec(vec![b], (1,));
     let x = dev.tensor_from_vec(xs.to_vec(), (1, xs.len(), 1));
     let h_last = rnn.forward(x.leaky_trace());
     let grads = h_last.sum().backward();

@@ -65,9 +65,9 @@ pub fn rnn_step(f: RnnStep) -> Check {
                 values(units * units, case + 10),
                 values(units, case + 20),
             );
-            rnn.cell.w = dev.tensor_from_vec(w.clone(), (units, features));
-            rnn.cell.u = dev.tensor_from_vec(u.clone(), (units, units));
-            rnn.cell.b = dev.tensor_from_vec(b.clone(), (units,));
+            rnn.gate.w = dev.tensor_from_vec(w.clone(), (units, features));
+            rnn.gate.u = dev.tensor_from_vec(u.clone(), (units, units));
+            rnn.gate.b = dev.tensor_from_vec(b.clone(), (units,));
             let xs: Vec<f64> = values(2 * features, case + 30)
                 .iter()
                 .map(|v| v * scale)

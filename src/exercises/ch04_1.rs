@@ -29,7 +29,8 @@ pub fn conv_params(f: fn(usize, usize, usize) -> usize) -> Check {
             (1, 1, 1),
             (2, 1, 7),
         ] {
-            let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(c, o, k));
+            let conv =
+                Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(c, o, k)).map_err(|e| e.to_string())?;
             let input = format!("in_channels = {c}, filters = {o}, kernel_size = {k}");
             expect_eq(input, f(c, o, k), conv.num_trainable_params())?;
         }

@@ -98,7 +98,7 @@ fn thousands(value: f64) -> String {
 pub fn cnn(answer: fn() -> char) -> Check {
     check("faq-cnn", || {
         let dev = Cpu::default();
-        let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 32, 3));
+        let conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 32, 3)).map_err(|e| e.to_string())?;
         let params = conv.num_trainable_params();
         let shape = |input: &[usize]| conv.output_shape(input).map(|s| ShapeText(s).to_string());
         let small = shape(&[1, 1, 28, 28]).map_err(|e| e.to_string())?;

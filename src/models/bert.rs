@@ -189,7 +189,7 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
         let x = self.token_embedding.lookup::<T>(ids)?
             + self.position_embedding.lookup::<T>(positions)?
             + self.segment_embedding.lookup::<T>(segments)?;
-        let mut x: Tensor<Dyn3, E, D, T> = self.embedding_norm.try_forward(crate::nn::tapes_on(x, tape))?;
+        let mut x: Tensor<Dyn3, E, D, T> = self.embedding_norm.try_forward(crate::nn::with_tapes(x, tape))?;
         let mut attention = Vec::with_capacity(L);
         for block in &self.encoder.modules {
             let (y, weights) = block.forward_with_weights(x, Some(&mask))?;

@@ -27,25 +27,26 @@ pub struct Cnn<E: Dtype, D: Storage<E>> {
 impl<E: Real, D: Device<E>> Cnn<E, D> {
     /// The book's sizes: 1×28×28 in, 10 classes out.
     pub fn new(dev: &D) -> Self {
-        Self::with_sizes(dev, 1, 28, 10)
+        Self::with_sizes(dev, 1, 28, 10).expect("the book's sizes fit the layers")
     }
 
-    /// Same layers for `channels`×`side`×`side` images and `classes` outputs.
-    pub fn with_sizes(dev: &D, channels: usize, side: usize, classes: usize) -> Self {
-        assert!(
-            side >= 10,
-            "Cnn: images must be at least 10×10 to survive two conv+pool stages"
-        );
+    /// Same layers for `channels`×`side`×`side` images and `classes` outputs; images smaller
+    /// than 10×10 do not survive two conv+pool stages and are an error.
+    pub fn with_sizes(dev: &D, channels: usize, side: usize, classes: usize) -> Result<Self> {
+        if side < 10 {
+            let why = format!("images must be at least 10×10 to survive two conv+pool stages, got {side}");
+            return Err(Error::config("Cnn", why));
+        }
         let after_pools = ((side - 2) / 2 - 2) / 2; // 28 -> 26 -> 13 -> 11 -> 5
-        Self {
-            conv_1: Conv2D::new(dev, Conv2DConfig::new(channels, 32, 3)),
+        Ok(Self {
+            conv_1: Conv2D::new(dev, Conv2DConfig::new(channels, 32, 3))?,
             pool_1: MaxPool2D,
-            conv_2: Conv2D::new(dev, Conv2DConfig::new(32, 64, 3)),
+            conv_2: Conv2D::new(dev, Conv2DConfig::new(32, 64, 3))?,
             pool_2: MaxPool2D,
             flatten: Flatten,
             dense: Dense::new(dev, 64 * after_pools * after_pools, classes),
             settings: Settings::new(dev, &[side as f64]),
-        }
+        })
     }
 
     /// Height and width of the input images.

@@ -5,6 +5,17 @@
 //! `x · e^{−x²/2} / √π` where `x · φ(x) = x · e^{−x²/2} / √(2π)` belongs (a finite-difference
 //! test caught it). We keep dfdx's forward and add a term whose value is exactly zero and
 //! whose gradient cancels the error.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let x = dev.tensor_from_vec(vec![0.0, 1.0, -1.0], (3,));
+//! let y = ferrolab::nn::gelu(x).as_vec();
+//! // Φ(1) = 0.8413447460685429: GELU(1) = Φ(1), GELU(−1) = −(1 − Φ(1)).
+//! assert_eq!(y[0], 0.0);
+//! assert!((y[1] - 0.8413447460685429_f64).abs() < 1e-12);
+//! assert!((y[2] + 0.15865525393145707_f64).abs() < 1e-12);
+//! ```
 
 use dfdx::prelude::*;
 

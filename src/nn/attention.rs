@@ -12,14 +12,29 @@
 //! The generic code below runs on every device; on `Cpu`, `scaled_dot_product_attention` runs
 //! `kernels::attention` instead (the same formula per batch and head, softmax and backward
 //! fused), checked against it and against finite differences.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let q = dev.tensor_from_vec(vec![1.0f32], (1, 1, 1, 1)); // (batch, heads, steps, d_k)
+//! let k = dev.tensor_from_vec(vec![1.0f32, 1.0], (1, 1, 2, 1));
+//! let v = dev.tensor_from_vec(vec![2.0f32, 4.0], (1, 1, 2, 1));
+//! // Equal scores, equal weights: the output is the mean of the values.
+//! let (out, weights) = scaled_dot_product_attention(q.clone(), k.clone(), v.clone(), None);
+//! assert_eq!((weights.as_vec(), out.as_vec()), (vec![0.5, 0.5], vec![3.0]));
+//! // Masking the second key leaves only the first value.
+//! let mask = dev.tensor_from_vec(vec![0.0f32, -1e9], (1, 2));
+//! let (out, _) = scaled_dot_product_attention(q, k, v, Some(&mask));
+//! assert_eq!(out.as_vec(), [2.0]);
+//! ```
 
-use super::kernels::attention::MaybeWeights;
 use super::{tapes::*, Dense, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 
-/// An attention output (with its tape) and the attention weights `(batch, heads, steps_q, steps_k)`.
-pub type WithWeights<S, E, D, T> = (Tensor<S, E, D, T>, Tensor<Dyn4, E, D>);
+// Defined beside the kernel that returns them, so the kernel needs nothing from this module.
+pub(crate) use super::kernels::attention::MaybeWeights;
+pub use super::kernels::attention::WithWeights;
 
 /// `softmax(Q Kᵀ / √d_k + mask) V` over `(batch, heads, steps, d_k)` tensors.
 ///
@@ -52,6 +67,23 @@ pub fn scaled_dot_product_attention<E: Real, D: Device<E>, T: Tape<E, D>>(
     (out, weights)
 }
 
+/// How to build a [`MultiHeadAttention`]: the model width and the number of heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionConfig {
+    pub d_model: usize,
+    pub heads: usize,
+}
+
+impl Default for AttentionConfig {
+    /// The benchmark's encoder: d 64, 4 heads.
+    fn default() -> Self {
+        Self {
+            d_model: 64,
+            heads: 4,
+        }
+    }
+}
+
 /// Multi-head self-attention: four `d_model × d_model` projections `W_Q, W_K, W_V, W_O` with biases.
 #[derive(Debug, Clone)]
 pub struct MultiHeadAttention<E: Dtype, D: Storage<E>> {
@@ -76,6 +108,18 @@ impl<E: Real, D: Device<E>> MultiHeadAttention<E, D> {
             w_o: Dense::new(dev, d_model, d_model),
             settings: Settings::new(dev, &[heads as f64]),
         })
+    }
+
+    /// [`Self::new`] from a config.
+    pub fn from_config(dev: &D, cfg: AttentionConfig) -> Result<Self> {
+        Self::new(dev, cfg.d_model, cfg.heads)
+    }
+
+    pub fn config(&self) -> AttentionConfig {
+        AttentionConfig {
+            d_model: self.d_model(),
+            heads: self.heads(),
+        }
     }
 
     pub fn heads(&self) -> usize {

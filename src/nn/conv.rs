@@ -13,8 +13,19 @@
 //!
 //! That generic path is the readable reference and runs on every device. On dfdx's `Cpu`
 //! the layer calls [`kernels::conv`](super::kernels) instead: the same im2col, but into a
-//! per-image buffer multiplied with the `gemm` crate, with a hand-written backward (two GEMMs
-//! and a col2im). Both paths are checked against the plain-loop formula and finite differences.
+//! per-image buffer and one matrix product per image (the kernels' `matmul`), with a
+//! hand-written backward (two products and a col2im). Both paths are checked against the plain-loop formula and finite differences.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let mut conv = Conv2D::<f32, Cpu>::new(&dev, Conv2DConfig::new(1, 1, 2))?;
+//! conv.weight = dev.ones_like(&(1, 1, 2, 2)); // a 2×2 kernel of ones sums each window
+//! let x = dev.tensor_from_vec((1..=9).map(|v| v as f32).collect(), (1, 1, 3, 3));
+//! // [1 2 3; 4 5 6; 7 8 9] -> [1+2+4+5  2+3+5+6; 4+5+7+8  5+6+8+9]
+//! assert_eq!(conv.forward(x).as_vec(), [12.0, 16.0, 24.0, 28.0]);
+//! # Ok::<(), ferrolab::Error>(())
+//! ```
 
 use super::{expect_rank, glorot, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Dyn4, Real, Settings};
 use crate::{Error, Result};
@@ -73,8 +84,9 @@ pub struct Conv2D<E: Dtype, D: Storage<E>> {
 }
 
 impl<E: Real, D: Device<E>> Conv2D<E, D> {
-    /// Glorot-uniform kernels and zero bias, as Keras initialises them.
-    pub fn new(dev: &D, cfg: Conv2DConfig) -> Self {
+    /// Glorot-uniform kernels and zero bias, as Keras initialises them; a kernel size or
+    /// stride of 0 is an error.
+    pub fn new(dev: &D, cfg: Conv2DConfig) -> Result<Self> {
         let Conv2DConfig {
             in_channels: c,
             filters: o,
@@ -82,15 +94,17 @@ impl<E: Real, D: Device<E>> Conv2D<E, D> {
             stride,
             padding,
         } = cfg;
-        assert!(
-            k > 0 && stride > 0,
-            "Conv2D: kernel_size and stride must be at least 1"
-        );
-        Self {
+        if k == 0 || stride == 0 {
+            return Err(Error::config(
+                "Conv2D",
+                "kernel_size and stride must be at least 1",
+            ));
+        }
+        Ok(Self {
             weight: glorot(dev, (o, c, k, k), c * k * k, o * k * k),
             bias: dev.zeros_like(&(o,)),
             settings: Settings::new(dev, &[stride as f64, padding as f64]),
-        }
+        })
     }
 
     pub fn config(&self) -> Conv2DConfig {
@@ -161,11 +175,12 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Con
         let cfg = self.config();
         if super::kernels::cpu_path::<E, D>() {
             // Same formula as below, as im2col + GEMM per image with its own backward.
+            let (weight, bias, stride_padding) = (&self.weight, &self.bias, (cfg.stride, cfg.padding));
             return Ok(super::kernels::conv::conv2d(
-                &self.weight,
-                &self.bias,
+                weight,
+                bias,
                 x,
-                &cfg,
+                stride_padding,
                 [b, o, oh, ow],
             ));
         }

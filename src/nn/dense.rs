@@ -6,6 +6,16 @@
 //!
 //! The generic path below (matmul + broadcast bias) runs on every device; on `Cpu` the layer
 //! uses `kernels::rows::dense`, the same formula as one GEMM with its own backward.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let mut layer = Dense::<f32, Cpu>::new(&dev, 2, 1);
+//! layer.weight = dev.tensor_from_vec(vec![2.0, -1.0], (1, 2)); // W = [2  −1]
+//! layer.bias = dev.tensor_from_vec(vec![0.5], (1,));
+//! let x = dev.tensor_from_vec(vec![3.0, 4.0], (1, 2));
+//! assert_eq!(layer.forward(x).as_vec(), [2.5]); // 2·3 − 1·4 + 0.5
+//! ```
 
 use super::{expect_rank, glorot, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Real};
 use crate::{Error, Result};

@@ -4,6 +4,15 @@
 //! Token, position and segment embeddings of the Transformer and BERT are all this layer,
 //! looked up with token ids, positions `0, 1, …` and segment ids. An id outside the table
 //! is an error that names it and its place.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let mut table = Embedding::<f32, Cpu>::new(&dev, 3, 2);
+//! table.weight = dev.tensor_from_vec(vec![0.0, 0.1, 1.0, 1.1, 2.0, 2.1], (3, 2));
+//! let ids = dev.tensor_from_vec(vec![2usize, 0], (1, 2)); // one sequence: ids 2, 0
+//! assert_eq!(table.forward(ids).as_vec(), [2.0, 2.1, 0.0, 0.1]); // rows 2 and 0
+//! ```
 
 use super::{trainable, Dyn2, Dyn3, Real};
 use crate::{Error, Result};

@@ -2,6 +2,15 @@
 //!
 //! Keras flattens channels-last `(H, W, C)`; the parameter counts of a following Dense are
 //! the same, only the order of its inputs differs.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let x = dev.tensor_from_vec((0..8).map(|v| v as f32).collect(), (1, 2, 2, 2));
+//! let y = Flatten.forward(x);
+//! assert_eq!(*y.shape(), (1, 8));
+//! assert_eq!(y.as_vec(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]); // channel 0, then channel 1
+//! ```
 
 use super::{expect_rank, Dyn2, Dyn4, Real};
 use crate::{Error, Result};

@@ -16,9 +16,26 @@
 //! The step-by-step code below is the readable reference, used on every device but `Cpu`;
 //! on `Cpu` the four gates run fused in [`kernels::recurrent`](super::kernels), with the
 //! input projection of all steps in one GEMM and a hand-written backward through time.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let mut lstm = Lstm::<f64, Cpu>::new(&dev, 1, 1);
+//! for gate in [&mut lstm.input_gate, &mut lstm.forget_gate, &mut lstm.cell_gate, &mut lstm.output_gate] {
+//!     gate.w = dev.zeros_like(&(1, 1));
+//!     gate.u = dev.zeros_like(&(1, 1));
+//!     gate.b = dev.zeros_like(&(1,));
+//! }
+//! lstm.cell_gate.b = dev.tensor_from_vec(vec![1.0], (1,));
+//! let x = dev.zeros_like(&(1, 1, 1)); // one sequence, one step
+//! // i = o = σ(0) = ½, g = tanh(1), c_1 = f ⊙ 0 + i ⊙ g, h_1 = o ⊙ tanh(c_1)
+//! let c_1 = 0.5 * 1.0_f64.tanh();
+//! assert!((lstm.forward(x).as_vec()[0] - 0.5 * c_1.tanh()).abs() < 1e-12);
+//! ```
 
-use super::kernels::recurrent::{recurrent, Cell};
-use super::rnn::{recurrent_output_shape, Gate, RnnResult, Steps};
+use super::kernels::recurrent::{recurrent, Recurrence};
+use super::recurrence::{Gate, RnnResult};
+use super::rnn::{recurrent_output_shape, Steps};
 use super::{Dyn2, Dyn3, LastState, Real, RnnOutput, Sequences};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -64,7 +81,7 @@ impl<E: Real, D: Device<E>, O: RnnOutput> Lstm<E, D, O> {
                 &self.cell_gate,
                 &self.output_gate,
             ];
-            return Ok(recurrent(&gates, Cell::Lstm, x, O::SEQUENCES));
+            return Ok(recurrent(&gates, Recurrence::Lstm, x, O::SEQUENCES));
         }
         let mut steps = Steps::new("Lstm", self.features(), x)?;
         let zeros: Tensor<Dyn2, E, D> = self

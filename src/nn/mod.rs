@@ -19,26 +19,27 @@ pub mod kernels;
 pub mod lstm;
 pub mod norm;
 pub mod pool;
+pub mod recurrence;
 pub mod rnn;
 pub mod settings;
 pub mod transformer;
 
 mod tapes;
 
-pub(crate) use tapes::with_tapes as tapes_on;
+pub(crate) use tapes::with_tapes;
 
 pub use activation::gelu;
-pub use attention::{scaled_dot_product_attention, MultiHeadAttention};
+pub use attention::{scaled_dot_product_attention, AttentionConfig, MultiHeadAttention};
 pub use conv::{Conv2D, Conv2DConfig};
 pub use dense::Dense;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use lstm::Lstm;
-pub use norm::LayerNorm;
+pub use norm::{LayerNorm, LayerNormConfig};
 pub use pool::{AvgPool2D, MaxPool2D};
 pub use rnn::{LastState, RnnOutput, Sequences, SimpleRnn};
 pub use settings::Settings;
-pub use transformer::{Activation, EncoderBlock, EncoderConfig, FeedForward};
+pub use transformer::{Activation, EncoderBlock, EncoderConfig, FeedForward, FeedForwardConfig};
 
 use dfdx::prelude::*;
 

@@ -6,10 +6,37 @@
 //!
 //! Written with dfdx's `normalize` and broadcasts (any device); on `Cpu` the same formula runs
 //! as one pass per row with a hand-written backward (`kernels::rows`).
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let norm = LayerNorm::<f64, Cpu>::new(&dev, 2, 1e-3); // γ = 1, β = 0
+//! let x = dev.tensor_from_vec(vec![1.0, 3.0], (1, 2)); // μ = 2, σ² = 1
+//! let y = norm.forward(x).as_vec();
+//! let r = 1.0 / (1.0_f64 + 1e-3).sqrt();
+//! assert!((y[0] + r).abs() < 1e-12 && (y[1] - r).abs() < 1e-12); // (x − μ)·r = [−r, r]
+//! ```
 
 use super::{trainable_ones, trainable_zeros, Dyn1, Dyn2, Dyn3, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
+
+/// How to build a [`LayerNorm`]: the features normalised and ε.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerNormConfig {
+    pub features: usize,
+    pub epsilon: f64,
+}
+
+impl Default for LayerNormConfig {
+    /// 64 features, Keras's ε = 1e-3.
+    fn default() -> Self {
+        Self {
+            features: 64,
+            epsilon: 1e-3,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct LayerNorm<E: Dtype, D: Storage<E>> {
@@ -26,6 +53,18 @@ impl<E: Real, D: Device<E>> LayerNorm<E, D> {
             gamma: dev.ones_like(&(features,)),
             beta: dev.zeros_like(&(features,)),
             settings: Settings::new(dev, &[epsilon]),
+        }
+    }
+
+    /// `γ = 1`, `β = 0` for `cfg.features`, with `cfg.epsilon`.
+    pub fn from_config(dev: &D, cfg: LayerNormConfig) -> Self {
+        Self::new(dev, cfg.features, cfg.epsilon)
+    }
+
+    pub fn config(&self) -> LayerNormConfig {
+        LayerNormConfig {
+            features: self.features(),
+            epsilon: self.epsilon(),
         }
     }
 

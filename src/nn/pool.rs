@@ -10,6 +10,16 @@
 //! On dfdx's `Cpu` the layers call [`kernels::pool`](super::kernels) instead: one pass per
 //! plane that records the argmax, and a backward that adds the gradient there (first maximum
 //! on ties, as PyTorch). The gathered version stays as the readable, any-device path.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let x = dev.tensor_from_vec(vec![1.0f32, 5.0, 2.0, 0.0, 3.0, 4.0, 8.0, 7.0], (1, 1, 2, 4));
+//! let (max, mean): (MaxPool2D<2>, AvgPool2D<2>) = (MaxPool2D, AvgPool2D);
+//! // Two 2×2 windows: [1 5; 3 4] and [2 0; 8 7].
+//! assert_eq!(max.forward(x.clone()).as_vec(), [5.0, 8.0]);
+//! assert_eq!(mean.forward(x).as_vec(), [3.25, 4.25]);
+//! ```
 
 use super::{expect_rank, Dyn1, Dyn4, Real};
 use crate::{Error, Result};
@@ -27,10 +37,9 @@ pub struct Window {
 
 impl Window {
     fn output_shape(&self, layer: &str, input: &[usize]) -> Result<Vec<usize>> {
-        assert!(
-            self.pool_size > 0 && self.stride > 0,
-            "{layer}: pool size and stride must be at least 1"
-        );
+        if self.pool_size == 0 || self.stride == 0 {
+            return Err(Error::config(layer, "pool size and stride must be at least 1"));
+        }
         let k = self.pool_size;
         let [b, c, h, w] = expect_rank::<4>(layer, "(batch, channels, height, width)", input)?;
         if h < k || w < k {
@@ -103,7 +112,8 @@ macro_rules! pooling_layer {
                 if super::kernels::cpu_path::<E, D>() {
                     let out = Self::WINDOW.output_shape(stringify!($name), &x.shape().concrete())?;
                     let out = <[usize; 4]>::try_from(out).unwrap();
-                    return Ok(super::kernels::pool::pool2d(x, Self::WINDOW, out, $average));
+                    let window = (Self::WINDOW.pool_size, Self::WINDOW.stride);
+                    return Ok(super::kernels::pool::pool2d(x, window, out, $average));
                 }
                 let windows = Self::WINDOW.windows(stringify!($name), x)?;
                 Ok(windows.$reduce::<Dyn4, Axis<4>>()) // (B, C, H', W', k·k) -> (B, C, H', W')

@@ -7,89 +7,34 @@
 //! chosen by the layer's type so each forward has one output rank:
 //! `SimpleRnn<f32, Cpu, Sequences>` can feed a second recurrent layer.
 //!
-//! [`Gate`] is the affine map `W x_t + U h_{t−1} + b` that the RNN uses once per step and the
-//! LSTM four times; [`Steps`] collects the states and the gradient tape along the sequence.
+//! [`Gate`] (in [`recurrence`](super::recurrence), shared with the LSTM and the CPU kernel) is
+//! the affine map `W x_t + U h_{t−1} + b` that the RNN uses once per step and the LSTM four
+//! times; [`Steps`] collects the states and the gradient tape along the sequence.
 //!
 //! This step-by-step version is the readable reference and runs on every device. On dfdx's
 //! `Cpu` the layer runs [`kernels::recurrent`](super::kernels) instead: `W x_t + b` for all
 //! steps in one GEMM, `U h_{t−1}` one GEMM per step, and backpropagation through time by
 //! hand; both are checked against the plain-loop formula and finite differences.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! let mut rnn = SimpleRnn::<f64, Cpu>::new(&dev, 1, 1); // b starts at 0
+//! rnn.gate.w = dev.tensor_from_vec(vec![0.5], (1, 1));
+//! rnn.gate.u = dev.tensor_from_vec(vec![1.0], (1, 1));
+//! let x = dev.tensor_from_vec(vec![1.0, 2.0], (1, 2, 1)); // one sequence of two steps
+//! let h_1 = (0.5 * 1.0_f64).tanh();
+//! let h_2 = (0.5 * 2.0 + h_1).tanh();
+//! assert!((rnn.forward(x).as_vec()[0] - h_2).abs() < 1e-12);
+//! ```
 
-use super::kernels::recurrent::{recurrent, Cell};
-use super::{expect_rank, glorot, tapes::*, trainable, trainable_zeros, Dyn1, Dyn2, Dyn3, Real};
+use super::kernels::recurrent::{recurrent, Recurrence};
+use super::recurrence::RnnResult;
+pub use super::recurrence::{Gate, LastState, RnnOutput, Sequences};
+use super::{expect_rank, tapes::*, Dyn2, Dyn3, Real};
 use crate::{Error, Result};
 use dfdx::prelude::*;
 use std::marker::PhantomData;
-
-/// What a recurrent layer returns: every state or only the last.
-pub trait RnnOutput: Copy + Default + std::fmt::Debug + Send + Sync + 'static {
-    const SEQUENCES: bool;
-}
-
-/// Return every state `h_1 … h_T`: `(batch, steps, units)`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sequences;
-/// Return the last state `h_T`: `(batch, units)`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LastState;
-
-impl RnnOutput for Sequences {
-    const SEQUENCES: bool = true;
-}
-impl RnnOutput for LastState {
-    const SEQUENCES: bool = false;
-}
-
-/// `W x_t + U h_{t−1} + b`: `W` is `(units, features)`, `U` is `(units, units)`, `b` is `(units,)`.
-#[derive(Debug, Clone)]
-pub struct Gate<E: Dtype, D: Storage<E>> {
-    pub w: Tensor<Dyn2, E, D>,
-    pub u: Tensor<Dyn2, E, D>,
-    pub b: Tensor<Dyn1, E, D>,
-}
-
-impl<E: Real, D: Device<E>> Gate<E, D> {
-    pub fn new(dev: &D, features: usize, units: usize) -> Self {
-        Self {
-            w: glorot(dev, (units, features), features, units),
-            u: glorot(dev, (units, units), units, units),
-            b: dev.zeros_like(&(units,)),
-        }
-    }
-
-    /// `W x_t + U h_{t−1} + b` for a batch: `(B, F)`, `(B, H)` -> `(B, H)`.
-    pub fn affine<T: Tape<E, D>>(
-        &self,
-        x_t: &Tensor<Dyn2, E, D>,
-        h_prev: &Tensor<Dyn2, E, D>,
-    ) -> Tensor<Dyn2, E, D, T> {
-        let wx = x_t
-            .retaped::<T>()
-            .matmul(self.w.retaped::<T>().permute::<Dyn2, Axes2<1, 0>>()); // (B,F)x(F,H)
-        let uh = h_prev
-            .retaped::<T>()
-            .matmul(self.u.retaped::<T>().permute::<Dyn2, Axes2<1, 0>>()); // (B,H)x(H,H)
-        let shape = *wx.shape();
-        wx + uh + self.b.retaped::<T>().broadcast_like::<Dyn2, Axis<0>>(&shape)
-    }
-}
-
-impl<E: Real, D: Device<E>> TensorCollection<E, D> for Gate<E, D> {
-    type To<E2: Dtype, D2: Device<E2>> = Gate<E2, D2>;
-
-    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
-        visitor: &mut V,
-    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(
-            (
-                Self::tensor("w", |s| &s.w, |s| &mut s.w, trainable()),
-                Self::tensor("u", |s| &s.u, |s| &mut s.u, trainable()),
-                Self::tensor("b", |s| &s.b, |s| &mut s.b, trainable_zeros()),
-            ),
-            |(w, u, b)| Gate { w, u, b },
-        )
-    }
-}
 
 /// A sequence split into steps, and the states a recurrent layer computes from them.
 ///
@@ -161,60 +106,41 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Steps<E, D, T> {
     }
 }
 
-pub(crate) enum RnnResult<E: Dtype, D: Storage<E>, T> {
-    Sequences(Tensor<Dyn3, E, D, T>),
-    Last(Tensor<Dyn2, E, D, T>),
-}
-
-impl<E: Dtype, D: Storage<E>, T> RnnResult<E, D, T> {
-    pub fn sequences(self) -> Tensor<Dyn3, E, D, T> {
-        match self {
-            RnnResult::Sequences(t) => t,
-            RnnResult::Last(_) => unreachable!("asked for sequences"),
-        }
-    }
-    pub fn last(self) -> Tensor<Dyn2, E, D, T> {
-        match self {
-            RnnResult::Last(t) => t,
-            RnnResult::Sequences(_) => unreachable!("asked for the last state"),
-        }
-    }
-}
-
 /// Keras `SimpleRNN(units)`: `h_t = tanh(W x_t + U h_{t−1} + b)`.
 #[derive(Debug, Clone)]
 pub struct SimpleRnn<E: Dtype, D: Storage<E>, O = LastState> {
-    pub cell: Gate<E, D>,
+    /// `W`, `U`, `b` of `h_t = tanh(W x_t + U h_{t−1} + b)`.
+    pub gate: Gate<E, D>,
     output: PhantomData<O>,
 }
 
 impl<E: Real, D: Device<E>, O: RnnOutput> SimpleRnn<E, D, O> {
     pub fn new(dev: &D, features: usize, units: usize) -> Self {
         Self {
-            cell: Gate::new(dev, features, units),
+            gate: Gate::new(dev, features, units),
             output: PhantomData,
         }
     }
 
     pub fn features(&self) -> usize {
-        self.cell.w.shape().1
+        self.gate.w.shape().1
     }
 
     pub fn units(&self) -> usize {
-        self.cell.w.shape().0
+        self.gate.w.shape().0
     }
 
     fn run<T: Tape<E, D>>(&self, x: Tensor<Dyn3, E, D, T>) -> Result<RnnResult<E, D, T>> {
         if super::kernels::cpu_path::<E, D>() {
             // The same recurrence, one GEMM per step, with a hand-written backward through time.
             recurrent_output_shape::<O>("SimpleRnn", self.features(), self.units(), &x.shape().concrete())?;
-            return Ok(recurrent(&[&self.cell], Cell::Tanh, x, O::SEQUENCES));
+            return Ok(recurrent(&[&self.gate], Recurrence::Tanh, x, O::SEQUENCES));
         }
         let mut steps = Steps::new("SimpleRnn", self.features(), x)?;
-        let mut h_prev: Tensor<Dyn2, E, D> = self.cell.b.device().zeros_like(&(steps.batch(), self.units()));
+        let mut h_prev: Tensor<Dyn2, E, D> = self.gate.b.device().zeros_like(&(steps.batch(), self.units()));
         for t in 0..steps.len() {
             let x_t = steps.input(t);
-            let h_t = self.cell.affine::<T>(&x_t, &h_prev).tanh(); // h_t = tanh(W x_t + U h_{t-1} + b)
+            let h_t = self.gate.affine::<T>(&x_t, &h_prev).tanh(); // h_t = tanh(W x_t + U h_{t-1} + b)
             h_prev = steps.keep(h_t);
             steps.states.push(h_prev.clone());
         }
@@ -268,9 +194,9 @@ impl<E: Real, D: Device<E>, O: RnnOutput> TensorCollection<E, D> for SimpleRnn<E
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(Self::module("cell", |s| &s.cell, |s| &mut s.cell), |cell| {
+        visitor.visit_fields(Self::module("gate", |s| &s.gate, |s| &mut s.gate), |gate| {
             SimpleRnn {
-                cell,
+                gate,
                 output: PhantomData,
             }
         })

@@ -7,9 +7,27 @@
 //!
 //! Shapes: `(batch, steps, d_model)` in and out. `act` is ReLU (original) or GELU (BERT).
 //! No dropout: results stay reproducible, and the book's small models do not need it.
+//!
+//! ```
+//! use ferrolab::prelude::*;
+//! let dev = Cpu::default();
+//! // FFN(x) = W_2 relu(W_1 x) with W_1 = [1; −1], W_2 = [1 1]: relu(x) + relu(−x) = |x|.
+//! let mut ffn = FeedForward::<f32, Cpu>::new(&dev, 1, 2, Activation::Relu);
+//! ffn.w_1.weight = dev.tensor_from_vec(vec![1.0, -1.0], (2, 1));
+//! ffn.w_1.bias = dev.zeros_like(&(2,));
+//! ffn.w_2.weight = dev.tensor_from_vec(vec![1.0, 1.0], (1, 2));
+//! ffn.w_2.bias = dev.zeros_like(&(1,));
+//! let x = dev.tensor_from_vec(vec![-3.0, 2.0], (1, 2, 1)); // one sequence, two positions
+//! assert_eq!(ffn.forward(x).as_vec(), [3.0, 2.0]);
+//! // A block keeps the shape, and its last LayerNorm centres every position (β = 0).
+//! let block = EncoderBlock::<f32, Cpu>::new(&dev, EncoderConfig::default())?;
+//! let y = block.forward(dev.sample_normal_like(&(2, 3, 64)));
+//! assert_eq!(*y.shape(), (2, 3, 64));
+//! assert!(y.as_vec().chunks(64).all(|row| row.iter().sum::<f32>().abs() < 1e-3));
+//! # Ok::<(), ferrolab::Error>(())
+//! ```
 
-use super::attention::WithWeights;
-use super::kernels::attention::MaybeWeights;
+use super::attention::{MaybeWeights, WithWeights};
 use super::{tapes::*, Dense, Dyn2, Dyn3, LayerNorm, MultiHeadAttention, Real, Settings};
 use crate::{Error, Result};
 use dfdx::prelude::*;
@@ -30,11 +48,15 @@ impl Activation {
         }
     }
 
-    fn from_code(code: usize) -> Self {
-        if code == 1 {
-            Activation::Gelu
-        } else {
-            Activation::Relu
+    /// The activation stored as `code`; any other code (a file from elsewhere) is an error.
+    fn from_code(code: usize) -> Result<Self> {
+        match code {
+            0 => Ok(Activation::Relu),
+            1 => Ok(Activation::Gelu),
+            _ => Err(Error::config(
+                "FeedForward settings",
+                format!("unknown activation code {code} (0 is ReLU, 1 is GELU)"),
+            )),
         }
     }
 }
@@ -62,6 +84,25 @@ impl Default for EncoderConfig {
     }
 }
 
+/// How to build a [`FeedForward`]: its widths and non-linearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedForwardConfig {
+    pub d_model: usize,
+    pub d_ff: usize,
+    pub activation: Activation,
+}
+
+impl Default for FeedForwardConfig {
+    /// The benchmark's encoder: d 64, feed-forward 256, ReLU.
+    fn default() -> Self {
+        Self {
+            d_model: 64,
+            d_ff: 256,
+            activation: Activation::Relu,
+        }
+    }
+}
+
 /// `W_2 · act(W_1 x + b_1) + b_2`, applied at every position.
 #[derive(Debug, Clone)]
 pub struct FeedForward<E: Dtype, D: Storage<E>> {
@@ -80,8 +121,31 @@ impl<E: Real, D: Device<E>> FeedForward<E, D> {
         }
     }
 
-    pub fn activation(&self) -> Activation {
+    /// [`Self::new`] from a config.
+    pub fn from_config(dev: &D, cfg: FeedForwardConfig) -> Self {
+        Self::new(dev, cfg.d_model, cfg.d_ff, cfg.activation)
+    }
+
+    pub fn config(&self) -> FeedForwardConfig {
+        FeedForwardConfig {
+            d_model: self.w_1.inputs(),
+            d_ff: self.w_1.units(),
+            activation: self.activation(),
+        }
+    }
+
+    /// The non-linearity; an error when the settings hold no known activation (a damaged file).
+    pub fn try_activation(&self) -> Result<Activation> {
         Activation::from_code(self.settings.count(0))
+    }
+
+    /// The non-linearity.
+    ///
+    /// # Panics
+    /// When the settings hold no known activation (a damaged file); `forward` returns that
+    /// as an error, and [`Self::try_activation`] does too.
+    pub fn activation(&self) -> Activation {
+        self.try_activation().unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -90,7 +154,8 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Fee
     type Error = Error;
 
     fn try_forward(&self, x: Tensor<Dyn3, E, D, T>) -> Result<Self::Output> {
-        if super::kernels::cpu_path::<E, D>() && self.activation() == Activation::Relu {
+        let activation = self.try_activation()?;
+        if super::kernels::cpu_path::<E, D>() && activation == Activation::Relu {
             // The same formula in one kernel: the hidden layer never becomes a tensor.
             use super::OutputShape;
             // The two layers' shape rules, so a mismatch is the same error as on the generic path.
@@ -101,7 +166,7 @@ impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn3, E, D, T>> for Fee
             return Ok(super::kernels::feed_forward::relu(x, &self.w_1, &self.w_2, out));
         }
         let hidden = self.w_1.try_forward(x)?; // (B, S, D) -> (B, S, d_ff)
-        let hidden = match self.activation() {
+        let hidden = match activation {
             Activation::Relu => hidden.relu(),
             Activation::Gelu => super::gelu(hidden),
         };
@@ -217,5 +282,26 @@ impl<E: Real, D: Device<E>> TensorCollection<E, D> for EncoderBlock<E, D> {
                 norm_2,
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_activation_code_is_an_error_not_relu() {
+        let dev = Cpu::default();
+        let mut ff = FeedForward::<f32, Cpu>::new(&dev, 4, 8, Activation::Gelu);
+        assert_eq!(ff.config().activation, Activation::Gelu);
+        // A file whose settings hold code 7, as a damaged or foreign checkpoint might.
+        let path = std::env::temp_dir().join(format!("ferrolab-ff-{}.safetensors", std::process::id()));
+        Settings::<f32, Cpu>::new(&dev, &[7.0])
+            .save_safetensors(&path)
+            .unwrap();
+        ff.settings.load_safetensors(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        let err = ff.try_forward(dev.zeros_like(&(1, 2, 4))).unwrap_err();
+        assert!(err.to_string().contains("unknown activation code 7"), "{err}");
     }
 }

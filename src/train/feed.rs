@@ -66,12 +66,49 @@ impl<E: Real, D: Device<E>> Feed<E, D> for TokenInput {
 /// A classification model: its element type, device and input kind, plus what a
 /// checkpoint's sidecar records about it.
 ///
-/// ```ignore
-/// impl<E: Real, D: Device<E>> Classifier for MyNet<E, D> {
+/// A learner's own model, logistic regression on the 8×8 digits, becomes trainable with
+/// `impl Classifier` beside its dfdx `Module` and `TensorCollection`:
+///
+/// ```
+/// use ferrolab::prelude::*;
+/// use ferrolab::train::FeatureInput;
+///
+/// #[derive(Debug, Clone)]
+/// struct Linear<E: Dtype, D: Storage<E>> {
+///     dense: Dense<E, D>,
+/// }
+///
+/// impl<E: Real, D: Device<E>> Classifier for Linear<E, D> {
 ///     type Elem = E;
 ///     type Dev = D;
-///     type Feed = FeatureInput;
+///     type Feed = FeatureInput; // batches as (batch, 64)
 /// }
+///
+/// impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn2, E, D, T>> for Linear<E, D> {
+///     type Output = Tensor<Dyn2, E, D, T>;
+///     type Error = ferrolab::Error;
+///     fn try_forward(&self, x: Tensor<Dyn2, E, D, T>) -> ferrolab::Result<Self::Output> {
+///         self.dense.try_forward(x) // (batch, 64) -> (batch, 10) logits
+///     }
+/// }
+///
+/// impl<E: Real, D: Device<E>> TensorCollection<E, D> for Linear<E, D> {
+///     type To<E2: Dtype, D2: Device<E2>> = Linear<E2, D2>;
+///     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+///         visitor: &mut V,
+///     ) -> std::result::Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+///         visitor.visit_fields(Self::module("dense", |s| &s.dense, |s| &mut s.dense), |dense| {
+///             Linear { dense }
+///         })
+///     }
+/// }
+///
+/// let dev = Cpu::seed_from_u64(0);
+/// let mut model = Linear { dense: Dense::<f32, Cpu>::new(&dev, 64, 10) };
+/// let cfg = FitConfig::default().epochs(3).learning_rate(1e-2).verbose(Verbose::Silent);
+/// let history = fit(&mut model, &ferrolab::data::digits(), &cfg)?;
+/// assert!(history.accuracy[2] > 0.8, "{history:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Classifier {
     type Elem: Real;
@@ -91,10 +128,10 @@ pub trait Classifier {
     }
 }
 
-/// The model's input without a tape, and with one.
+/// The model's input without a tape, and with one; the tape training records on.
 type Input<M> = <<M as Classifier>::Feed as Feed<<M as Classifier>::Elem, <M as Classifier>::Dev>>::Input;
 type Traced<M> = <Input<M> as Trace<<M as Classifier>::Elem, <M as Classifier>::Dev>>::Traced;
-type Tape<M> = OwnedTape<<M as Classifier>::Elem, <M as Classifier>::Dev>;
+type TrainTape<M> = OwnedTape<<M as Classifier>::Elem, <M as Classifier>::Dev>;
 
 /// What `fit`, `evaluate` and `predict` need; implemented for every [`Classifier`] that is a
 /// dfdx module from its input to logits, with and without a tape.
@@ -105,7 +142,7 @@ pub trait Trainable: Classifier + TensorCollection<Self::Elem, Self::Dev> + Clon
         batch: &Batch,
         dev: &Self::Dev,
         grads: Gradients<Self::Elem, Self::Dev>,
-    ) -> TrainResult<Logits<Self::Elem, Self::Dev, Tape<Self>>>;
+    ) -> TrainResult<Logits<Self::Elem, Self::Dev, TrainTape<Self>>>;
 
     /// Logits without a tape, for evaluation and prediction.
     fn logits(&self, batch: &Batch, dev: &Self::Dev) -> TrainResult<Logits<Self::Elem, Self::Dev>>;
@@ -120,7 +157,7 @@ impl<M> Trainable for M
 where
     M: Classifier + TensorCollection<M::Elem, M::Dev> + Clone,
     M::Elem: SafeDtype,
-    M: Module<Traced<M>, Output = Logits<M::Elem, M::Dev, Tape<M>>>,
+    M: Module<Traced<M>, Output = Logits<M::Elem, M::Dev, TrainTape<M>>>,
     M: Module<Input<M>, Output = Logits<M::Elem, M::Dev>>,
     <M as Module<Traced<M>>>::Error: Into<TrainError>,
     <M as Module<Input<M>>>::Error: Into<TrainError>,
@@ -130,7 +167,7 @@ where
         batch: &Batch,
         dev: &M::Dev,
         grads: Gradients<M::Elem, M::Dev>,
-    ) -> TrainResult<Logits<M::Elem, M::Dev, Tape<M>>> {
+    ) -> TrainResult<Logits<M::Elem, M::Dev, TrainTape<M>>> {
         // Token ids carry the tape too: dfdx traces any tensor, and the embedding takes it off.
         let x: Traced<M> = M::Feed::input(batch, dev)?.traced(grads);
         self.try_forward(x).map_err(Into::into)

@@ -25,8 +25,15 @@ use crate::data::{collate, stratified_split_indices, Batch, Dataset};
 
 /// Trains `model` on `data` as `cfg` says and returns what each epoch measured.
 ///
-/// ```ignore
-/// let history = fit(&mut model, &data.train, &FitConfig::default().epochs(5).validation_split(0.1))?;
+/// ```
+/// use ferrolab::prelude::*;
+/// let data = ferrolab::data::digits().stratified_split(0.2, 7)?; // 8×8 digits as 64 features
+/// let mut model = Mlp::<f32, Cpu>::new(&Cpu::seed_from_u64(1), 64, 32, 10);
+/// let cfg = FitConfig::default().epochs(3).validation_split(0.1).verbose(Verbose::Silent);
+/// let history = fit(&mut model, &data.train, &cfg)?;
+/// assert_eq!(history.epochs(), 3);
+/// assert!(history.loss[2] < history.loss[0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn fit<M: Trainable, S: Dataset>(model: &mut M, data: &S, cfg: &FitConfig) -> TrainResult<History> {
     let mut observer: Box<dyn Observer> = match cfg.verbose {
@@ -147,7 +154,7 @@ fn run_epoch<M: Trainable, S: Dataset>(
         if is_cancelled() {
             return Ok(None);
         }
-        let batch = collate(data, chunk.to_vec());
+        let batch = collate(data, chunk.to_vec())?;
         let (loss, correct) = step.train(model, &batch, dev)?;
         totals.add(loss, correct, batch.len());
         let progress = BatchProgress {
@@ -373,7 +380,7 @@ fn for_each_batch<M: Trainable, S: Dataset + ?Sized>(
         return Err(TrainError::config("batch_size", "must be at least 1"));
     }
     for chunk in items.chunks(batch_size) {
-        let batch = collate(data, chunk.to_vec());
+        let batch = collate(data, chunk.to_vec())?;
         let logits = model.logits(&batch, dev)?;
         f(&batch, logits)?;
     }

@@ -2,13 +2,17 @@
 //! [`History`] that plots itself, callbacks, progress observers, checkpoints, and a cancel
 //! flag that Ctrl-C or a notebook interrupt sets.
 //!
-//! ```ignore
+//! ```
 //! use ferrolab::prelude::*;
-//! let dev = Cpu::default();
+//! let dev = Cpu::seed_from_u64(0);
 //! let data = ferrolab::data::digits_28x28().stratified_split(0.2, 42)?;
 //! let mut model = Cnn::<f32, Cpu>::new(&dev);
-//! let history = fit(&mut model, &data.train, &FitConfig::default().epochs(5).validation_split(0.1))?;
+//! let cfg = FitConfig::default().epochs(2).validation_split(0.1).verbose(Verbose::Silent);
+//! let history = fit(&mut model, &data.train, &cfg)?;
 //! let test = evaluate(&model, &data.test, 128)?;
+//! assert_eq!(history.val_accuracy.len(), 2);
+//! assert!(test.accuracy > 0.5, "{test:?}"); // ten classes: chance is 0.1
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Any model that implements [`Classifier`] and maps its input to `(batch, classes)` logits

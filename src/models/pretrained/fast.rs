@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use super::{BertModel, MASKED};
 use crate::data::BatchEncoding;
-use crate::nn::kernels::{self, gemm_strided, math::exp_f32, wide};
+use crate::nn::kernels::{self, math::exp_f32, matmul, wide, Mat, MatMut, Threads, Write};
 use crate::nn::{Activation, Dense, Dyn1, Dyn2, EncoderBlock, LayerNorm};
 
 /// The last hidden state `(B·S, H)` row-major, or `None` where this path does not apply (see
@@ -171,7 +171,7 @@ impl<'a> Layer<'a> {
             ff_1: Linear::borrow(&block.feed_forward.w_1)?,
             ff_2: Linear::borrow(&block.feed_forward.w_2)?,
             norm_2: Norm::borrow(&block.norm_2)?,
-            activation: block.feed_forward.activation(),
+            activation: block.feed_forward.try_activation().ok()?, // a damaged code: the generic path says so
         })
     }
 }
@@ -193,27 +193,20 @@ impl<'a> Linear<'a> {
         out.par_chunks_mut(out_rs)
             .take(rows)
             .for_each(|row| row[..self.units].copy_from_slice(self.b));
-        self.gemm(x, out, out_rs, true);
+        self.product_into(x, out, out_rs, Write::Add);
     }
 
     /// `out = x Wᵀ`, `(rows, units)` row-major, the bias left to the caller.
     fn product(&self, x: &[f32], out: &mut [f32]) {
-        self.gemm(x, out, self.units, false);
+        self.product_into(x, out, self.units, Write::Set);
     }
 
-    fn gemm(&self, x: &[f32], out: &mut [f32], out_rs: usize, accumulate: bool) {
+    fn product_into(&self, x: &[f32], out: &mut [f32], out_rs: usize, write: Write) {
         let rows = x.len() / self.inputs;
-        gemm_strided(
-            (rows, self.inputs, self.units),
-            out,
-            out_rs,
-            accumulate,
-            x,
-            (self.inputs, 1),
-            self.w,
-            (1, self.inputs),
-            true,
-        ); // out [+]= x Wᵀ
+        let out = MatMut::new(out, rows, self.units).row_stride(out_rs);
+        let x = Mat::new(x, rows, self.inputs);
+        let w = Mat::new(self.w, self.units, self.inputs);
+        matmul(out, write, x, w.t(), Threads::Pool); // out (=|+=) x Wᵀ
     }
 }
 
@@ -276,7 +269,11 @@ fn attention(qkv: &[f32], mask: &[f32], (b, s, h, heads): (usize, usize, usize, 
                 let (bi, hi) = (pair / heads, pair % heads);
                 let base = bi * s * row + hi * d;
                 let (q, k, v) = (&qkv[base..], &qkv[base + h..], &qkv[base + 2 * h..]);
-                gemm_strided((s, d, s), scores, s, false, q, (row, 1), k, (1, row), false); // Q Kᵀ
+                let (q, k) = (
+                    Mat::new(q, s, d).row_stride(row),
+                    Mat::new(k, s, d).row_stride(row),
+                );
+                matmul(MatMut::new(scores, s, s), Write::Set, q, k.t(), Threads::Caller); // S = Q Kᵀ
                 let mask = &mask[bi * s..][..s];
                 wide(
                     #[inline(always)]
@@ -287,7 +284,8 @@ fn attention(qkv: &[f32], mask: &[f32], (b, s, h, heads): (usize, usize, usize, 
                     },
                 );
                 let mut o = vec![0.0f32; s * d];
-                gemm_strided((s, s, d), &mut o, d, false, scores, (s, 1), v, (row, 1), false); // P V
+                let (p, v) = (Mat::new(scores, s, s), Mat::new(v, s, d).row_stride(row));
+                matmul(MatMut::new(&mut o, s, d), Write::Set, p, v, Threads::Caller); // O = P V
                 o
             },
         )

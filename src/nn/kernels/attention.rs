@@ -20,13 +20,12 @@
 //! `(B, H, T, d)` tensors into the same kind of buffer. Limits: `P` for all pairs is held in
 //! memory (`B·H·T²`), as in the generic path.
 
-use super::conv::add_into;
 use super::reduce;
 use super::rows::{affine, affine_backward};
 use super::{
-    contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values, zeros,
+    add_into, contiguous, cpu_grads, grad_mut, matmul, put_grad, simd, take_grad, tensor, values, zeros,
 };
-use crate::nn::attention::WithWeights;
+use super::{Mat, MatMut, Threads, Write};
 use crate::nn::{Dense, Dyn2, Dyn3, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -46,6 +45,16 @@ impl Layout {
     /// Where head `h`'s block starts within a batch item.
     fn head_start(&self, h: usize) -> usize {
         self.off + h * self.head
+    }
+
+    /// Head `h`'s `(rows, d)` block of one batch item's buffer `src`.
+    fn head<'a, E>(&self, src: &'a [E], h: usize, d: usize) -> Mat<'a, E> {
+        Mat::new(&src[self.head_start(h)..], self.rows, d).row_stride(self.row)
+    }
+
+    /// Head `h`'s `(rows, d)` block of one batch item's buffer `dst`, to write.
+    fn head_mut<'a, E>(&self, dst: &'a mut [E], h: usize, d: usize) -> MatMut<'a, E> {
+        MatMut::new(&mut dst[self.head_start(h)..], self.rows, d).row_stride(self.row)
     }
 }
 
@@ -72,7 +81,10 @@ impl Blocks {
     }
 }
 
-/// The attention output (with its tape) and, when asked for, the weights `(B, H, T_q, T_k)`.
+/// An attention output (with its tape) and the attention weights `(batch, heads, steps_q, steps_k)`.
+pub type WithWeights<S, E, D, T> = (Tensor<S, E, D, T>, Tensor<Dyn4, E, D>);
+
+/// An attention output (with its tape) and, when asked for, the weights.
 pub(crate) type MaybeWeights<S, E, D, T> = (Tensor<S, E, D, T>, Option<Tensor<Dyn4, E, D>>);
 
 /// `softmax(Q Kᵀ / √d + mask) V` for `(B, H, T, d)` tensors; the mask is `(B, T_k)`.
@@ -224,22 +236,8 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
                     let mask_b = mask.map(|m| &m[bi * tk..][..tk]);
                     for h in 0..heads {
                         let p_bh = &mut p_b[h * p_blk..][..p_blk];
-                        let (q_bh, k_bh, v_bh) = (
-                            &src[lq.head_start(h)..],
-                            &src[lk.head_start(h)..],
-                            &src[lv.head_start(h)..],
-                        );
-                        gemm_strided(
-                            (tq, d, tk),
-                            p_bh,
-                            tk,
-                            false,
-                            q_bh,
-                            (lq.row, 1),
-                            k_bh,
-                            (1, lk.row),
-                            false,
-                        ); // Q Kᵀ
+                        let (q, k, v) = (lq.head(src, h, d), lk.head(src, h, d), lv.head(src, h, d));
+                        matmul(MatMut::new(p_bh, tq, tk), Write::Set, q, k.t(), Threads::Caller); // S = Q Kᵀ
                         for row in p_bh.chunks_mut(tk) {
                             match mask_b {
                                 Some(m) => row.iter_mut().zip(m).for_each(|(s, &m)| *s = *s * scale + m),
@@ -251,17 +249,9 @@ fn forward<E: Real>(qkv: &[E], blocks: Blocks, mask: Option<&[E]>, b: usize) -> 
                             let inv = E::one() / reduce::sum(row);
                             row.iter_mut().for_each(|s| *s *= inv);
                         }
-                        gemm_strided(
-                            (tq, tk, d),
-                            &mut o_b[lo.head_start(h)..],
-                            lo.row,
-                            false,
-                            p_bh,
-                            (tk, 1),
-                            v_bh,
-                            (lv.row, 1),
-                            false,
-                        ); // P V
+                        let p_bh = Mat::new(p_bh, tq, tk);
+                        matmul(lo.head_mut(o_b, h, d), Write::Set, p_bh, v, Threads::Caller);
+                        // O = P V
                     }
                 },
             )
@@ -293,59 +283,20 @@ fn backward<E: Real>(qkv: &[E], blocks: Blocks, p: &[E], d_o: &[E], b: usize) ->
                     let do_b = &d_o[bi * lo.batch..];
                     for h in 0..heads {
                         let p_bh = &p[(bi * heads + h) * p_blk..][..p_blk];
-                        let (qo, ko, vo) = (lq.head_start(h), lk.head_start(h), lv.head_start(h));
-                        let (q_bh, k_bh, v_bh) = (&src[qo..], &src[ko..], &src[vo..]);
-                        let do_bh = &do_b[lo.head_start(h)..];
-                        gemm_strided(
-                            (tk, tq, d),
-                            &mut dst[vo..],
-                            lv.row,
-                            false,
-                            p_bh,
-                            (1, tk),
-                            do_bh,
-                            (lo.row, 1),
-                            false,
-                        ); // dV = Pᵀ dO
-                        gemm_strided(
-                            (tq, d, tk),
-                            ds,
-                            tk,
-                            false,
-                            do_bh,
-                            (lo.row, 1),
-                            v_bh,
-                            (1, lv.row),
-                            false,
-                        ); // dP = dO Vᵀ
+                        let (q, k, v) = (lq.head(src, h, d), lk.head(src, h, d), lv.head(src, h, d));
+                        let (p, d_o) = (Mat::new(p_bh, tq, tk), lo.head(do_b, h, d));
+                        matmul(lv.head_mut(dst, h, d), Write::Set, p.t(), d_o, Threads::Caller); // dV = Pᵀ dO
+                        matmul(MatMut::new(ds, tq, tk), Write::Set, d_o, v.t(), Threads::Caller); // dP = dO Vᵀ
                         for (ds_row, p_row) in ds.chunks_mut(tk).zip(p_bh.chunks(tk)) {
                             let dot = reduce::dot(ds_row, p_row);
                             for (g, &pv) in ds_row.iter_mut().zip(p_row) {
                                 *g = pv * (*g - dot) * scale; // dS · s, the softmax's backward
                             }
                         }
-                        gemm_strided(
-                            (tq, tk, d),
-                            &mut dst[qo..],
-                            lq.row,
-                            false,
-                            ds,
-                            (tk, 1),
-                            k_bh,
-                            (lk.row, 1),
-                            false,
-                        ); // dQ = dS K s
-                        gemm_strided(
-                            (tk, tq, d),
-                            &mut dst[ko..],
-                            lk.row,
-                            false,
-                            ds,
-                            (1, tk),
-                            q_bh,
-                            (lq.row, 1),
-                            false,
-                        ); // dK = dSᵀ Q s
+                        let ds = Mat::new(ds, tq, tk);
+                        matmul(lq.head_mut(dst, h, d), Write::Set, ds, k, Threads::Caller); // dQ = dS K s
+                        matmul(lk.head_mut(dst, h, d), Write::Set, ds.t(), q, Threads::Caller);
+                        // dK = dSᵀ Q s
                     }
                 },
             )

@@ -17,8 +17,9 @@
 //! both axes, as the layer itself.
 
 use super::reduce;
-use super::{contiguous, cpu_grads, gemm, grad_mut, put_grad, take_grad, tensor, values};
-use crate::nn::{Conv2DConfig, Dyn1, Dyn4, Real};
+use super::{add_into, contiguous, cpu_grads, grad_mut, matmul, put_grad, take_grad, tensor, values};
+use super::{Mat, MatMut, Threads, Write};
+use crate::nn::{Dyn1, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
@@ -127,78 +128,33 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     weight: &Tensor<Dyn4, E, D>,
     bias: &Tensor<Dyn1, E, D>,
     x: Tensor<Dyn4, E, D, T>,
-    cfg: &Conv2DConfig,
+    (s, p): (usize, usize),
     out: [usize; 4],
 ) -> Tensor<Dyn4, E, D, T> {
     let (x, mut tape) = contiguous(x).split_tape();
-    let (b, c, h, w) = *x.shape();
-    let [_, o, oh, ow] = out;
+    let (_, c, h, w) = *x.shape();
+    let k = weight.shape().2;
+    let [b, o, oh, ow] = out;
     let g = Geometry {
         c,
         h,
         w,
-        k: cfg.kernel_size,
-        s: cfg.stride,
-        p: cfg.padding,
+        k,
+        s,
+        p,
         oh,
         ow,
     };
-    let (kk, pp) = (g.window(), g.positions());
     let xv = values(&x);
     let wv = values(weight); // (O, K) row-major
-    let bv = values(bias);
-
-    // Start every output plane at its bias (one write, no zeroing first), then add W · cols.
-    let mut y = Vec::with_capacity(b * o * pp);
-    for _ in 0..b {
-        for &bias_o in &bv {
-            y.extend(std::iter::repeat_n(bias_o, pp));
-        }
-    }
-    y.par_chunks_mut(o * pp)
-        .zip(xv.par_chunks(c * h * w))
-        .for_each_init(
-            || vec![E::zero(); kk * pp],
-            |cols, (y_b, x_b)| {
-                g.im2col(x_b, cols);
-                gemm((o, kk, pp), y_b, true, &wv, (kk, 1), cols, (pp, 1)); // (O,K) x (K,P)
-            },
-        );
-    let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, o, oh, ow));
+    let y: Tensor<Dyn4, E, D> = tensor(&x, forward(g, &xv, &wv, &values(bias)), (b, o, oh, ow));
 
     if T::OWNS_TAPE {
         let (x, weight, bias, y_id) = (x.clone(), weight.clone(), bias.clone(), y.clone());
         tape.add_backward_op(move |grads| {
             let grads = cpu_grads(grads);
             let dy = take_grad(grads, &y_id);
-            // Per worker: its own dW, db and scratch, summed at the end (no locking in the loop).
-            let zero = || {
-                (
-                    vec![E::zero(); o * kk],
-                    vec![E::zero(); o],
-                    vec![E::zero(); kk * pp],
-                )
-            };
-            let dx = grad_mut(grads, &x);
-            let (dw, db, _) = dx
-                .par_chunks_mut(c * h * w)
-                .zip(dy.par_chunks(o * pp).zip(xv.par_chunks(c * h * w)))
-                .fold(zero, |(mut dw, mut db, mut cols), (dx_b, (dy_b, x_b))| {
-                    g.im2col(x_b, &mut cols);
-                    gemm((o, pp, kk), &mut dw, true, dy_b, (pp, 1), &cols, (1, pp)); // (O,P) x (P,K)
-                    for (d, row) in db.iter_mut().zip(dy_b.chunks(pp)) {
-                        *d += reduce::sum(row);
-                    }
-                    // cols is free again: reuse it for dcols = Wᵀ · dy_b.
-                    gemm((kk, o, pp), &mut cols, false, &wv, (1, kk), dy_b, (pp, 1)); // (K,O) x (O,P)
-                    g.col2im(&cols, dx_b);
-                    (dw, db, cols)
-                })
-                .reduce(zero, |(mut dw, mut db, cols), (dw2, db2, _)| {
-                    dw.iter_mut().zip(&dw2).for_each(|(a, &v)| *a += v);
-                    db.iter_mut().zip(&db2).for_each(|(a, &v)| *a += v);
-                    (dw, db, cols)
-                });
+            let (dw, db) = backward(g, &xv, &wv, &dy, grad_mut(grads, &x));
             add_into(grad_mut(grads, &weight), &dw);
             add_into(grad_mut(grads, &bias), &db);
             put_grad(grads, &y_id, dy);
@@ -208,7 +164,88 @@ pub(crate) fn conv2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     y.put_tape(tape)
 }
 
-/// `acc += v`, element by element.
-pub(crate) fn add_into<E: Real>(acc: &mut [E], v: &[E]) {
-    acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b);
+/// `y_b = W · cols_b + b` for every image `b`, images in parallel: `(B, O, H', W')`.
+fn forward<E: Real>(g: Geometry, xv: &[E], wv: &[E], bv: &[E]) -> Vec<E> {
+    let (o, kk, pp, image) = (bv.len(), g.window(), g.positions(), g.c * g.h * g.w);
+    let w = Mat::new(wv, o, kk);
+    // Start every output plane at its bias (one write, no zeroing first), then add W · cols.
+    let mut y = Vec::with_capacity(xv.len() / image * o * pp);
+    for _ in 0..xv.len() / image {
+        for &bias_o in bv {
+            y.extend(std::iter::repeat_n(bias_o, pp));
+        }
+    }
+    y.par_chunks_mut(o * pp).zip(xv.par_chunks(image)).for_each_init(
+        || vec![E::zero(); kk * pp],
+        |cols, (y_b, x_b)| {
+            g.im2col(x_b, cols);
+            let cols = Mat::new(cols, kk, pp);
+            matmul(MatMut::new(y_b, o, pp), Write::Add, w, cols, Threads::Caller);
+            // y_b += W · cols
+        },
+    );
+    y
+}
+
+/// Images per block of the backward: each block sums its own `dW` and `db`.
+const BACKWARD_BLOCK: usize = 8;
+
+/// The backward of [`forward`]: `dx += col2im(Wᵀ · dy_b)` per image into `dx`; returns
+/// `dW = Σ_b dy_b · cols_bᵀ` and `db = Σ_b Σ_P dy_b`.
+///
+/// Blocks of [`BACKWARD_BLOCK`] images run in parallel and their sums are added in block
+/// order, so `dW` is the same on any number of threads and in every run. (A rayon `fold`
+/// groups images by work stealing, which changed `dW`'s rounding from run to run.)
+fn backward<E: Real>(g: Geometry, xv: &[E], wv: &[E], dy: &[E], dx: &mut [E]) -> (Vec<E>, Vec<E>) {
+    let (kk, pp, image) = (g.window(), g.positions(), g.c * g.h * g.w);
+    let o = wv.len() / kk;
+    let w_t = Mat::new(wv, o, kk).t();
+    let blocks: Vec<(Vec<E>, Vec<E>)> = dx
+        .par_chunks_mut(BACKWARD_BLOCK * image)
+        .zip(dy.par_chunks(BACKWARD_BLOCK * o * pp))
+        .zip(xv.par_chunks(BACKWARD_BLOCK * image))
+        .map(|((dx, dy), xv)| backward_block(g, w_t, xv, dy, dx))
+        .collect();
+    let (mut dw, mut db) = (vec![E::zero(); o * kk], vec![E::zero(); o]);
+    for (dw_blk, db_blk) in &blocks {
+        add_into(&mut dw, dw_blk);
+        add_into(&mut db, db_blk);
+    }
+    (dw, db)
+}
+
+/// [`backward`] for one block of images, one after the other: its `dW` and `db`.
+fn backward_block<E: Real>(g: Geometry, w_t: Mat<E>, xv: &[E], dy: &[E], dx: &mut [E]) -> (Vec<E>, Vec<E>) {
+    let (kk, pp, image) = (g.window(), g.positions(), g.c * g.h * g.w);
+    let o = w_t.cols();
+    let (mut dw, mut db, mut cols) = (
+        vec![E::zero(); o * kk],
+        vec![E::zero(); o],
+        vec![E::zero(); kk * pp],
+    );
+    for ((dx_b, dy_b), x_b) in dx.chunks_mut(image).zip(dy.chunks(o * pp)).zip(xv.chunks(image)) {
+        for (d, row) in db.iter_mut().zip(dy_b.chunks(pp)) {
+            *d += reduce::sum(row); // db += Σ_P dy_b
+        }
+        g.im2col(x_b, &mut cols);
+        let (dy_b, cols_t) = (Mat::new(dy_b, o, pp), Mat::new(&cols, kk, pp).t());
+        // dW += dy_b · colsᵀ
+        matmul(
+            MatMut::new(&mut dw, o, kk),
+            Write::Add,
+            dy_b,
+            cols_t,
+            Threads::Caller,
+        );
+        // cols is free again: reuse it for dcols = Wᵀ · dy_b, then dx_b += col2im(dcols).
+        matmul(
+            MatMut::new(&mut cols, kk, pp),
+            Write::Set,
+            w_t,
+            dy_b,
+            Threads::Caller,
+        );
+        g.col2im(&cols, dx_b);
+    }
+    (dw, db)
 }

@@ -11,9 +11,8 @@
 //! copy for `W_2`'s backward, each with a zero-filled gradient. Here it is one buffer, kept for
 //! the backward, where `[A > 0]` is ReLU's derivative (`[H > 0]`, as dfdx takes it at 0).
 
-use super::conv::add_into;
 use super::rows::{affine, affine_backward};
-use super::{contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values, zeros};
+use super::{add_into, contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values, zeros};
 use crate::nn::{Dense, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;

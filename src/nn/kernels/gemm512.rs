@@ -1,4 +1,4 @@
-//! A hand-written f32 matrix product for CPUs with AVX-512, used by [`super::gemm_strided`].
+//! A hand-written f32 matrix product for CPUs with AVX-512, used by [`super::matmul`].
 //!
 //! Why: the `gemm` crate builds its AVX-512 kernels only on a nightly compiler, so on stable
 //! it runs its AVX2 kernels (8 lanes) on the small, skinny products the layers make
@@ -53,7 +53,7 @@ impl SendPtr {
 ///
 /// # Safety
 /// The CPU has avx512f; `m, n, k > 0`; every index above is inside its slice (the caller,
-/// `gemm_strided`, checks this).
+/// `matmul`, checks this).
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_f32(
     (m, k, n): (usize, usize, usize),
@@ -427,7 +427,7 @@ unsafe fn micro<const R: usize, const V: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::gemm_strided;
+    use super::super::{matmul, Mat, MatMut, Threads, Write};
 
     #[allow(clippy::too_many_arguments)]
     fn naive(
@@ -477,7 +477,20 @@ mod tests {
                             let rs = n + pad;
                             let init = values(m * rs, seed + 2);
                             let mut got = init.clone();
-                            gemm_strided((m, k, n), &mut got, rs, acc, &a, a_s, &b, b_s, threaded);
+                            let a_m = if a_t {
+                                Mat::new(&a, k, m).t()
+                            } else {
+                                Mat::new(&a, m, k)
+                            };
+                            let b_m = if b_t {
+                                Mat::new(&b, n, k).t()
+                            } else {
+                                Mat::new(&b, k, n)
+                            };
+                            let c = MatMut::new(&mut got, m, n).row_stride(rs);
+                            let write = if acc { Write::Add } else { Write::Set };
+                            let threads = if threaded { Threads::Pool } else { Threads::Caller };
+                            matmul(c, write, a_m, b_m, threads);
                             let mut want: Vec<f64> = init.iter().map(|&x| x as f64).collect();
                             naive((m, k, n), &mut want, rs, acc, &a, a_s, &b, b_s);
                             for i in 0..m {

@@ -31,6 +31,7 @@ pub(crate) mod feed_forward;
 #[cfg(target_arch = "x86_64")]
 mod gemm512;
 pub mod math;
+mod matmul;
 pub(crate) mod pool;
 pub(crate) mod recurrent;
 pub(crate) mod reduce;
@@ -39,6 +40,8 @@ pub(crate) mod rows;
 use dfdx::prelude::*;
 use std::any::{Any, TypeId};
 use std::cell::Cell;
+
+pub(crate) use matmul::{matmul, Mat, MatMut, Threads, Write};
 
 thread_local! {
     static FAST: Cell<bool> = const { Cell::new(true) };
@@ -162,6 +165,12 @@ pub(crate) fn zeros<E: Dtype>(n: usize) -> Vec<E> {
     v
 }
 
+/// `acc += v`, element by element: how a backward adds its share to a gradient.
+#[inline(always)]
+pub(crate) fn add_into<E: Dtype>(acc: &mut [E], v: &[E]) {
+    acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b);
+}
+
 /// Runs `f` compiled for AVX2 and FMA when this CPU has them, else as it is.
 ///
 /// The crate is built for the baseline x86-64 (SSE2, 4 f32 lanes) so that its binaries run
@@ -205,105 +214,4 @@ fn avx512<R>(f: impl FnOnce() -> R) -> R {
 #[target_feature(enable = "avx2,fma")]
 fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
     f()
-}
-
-/// `dst = [dst +] a · b` for row-major slices with explicit strides, on the calling thread.
-///
-/// `a` is `m×k` read as `a[i·a_rs + l·a_cs]`, `b` is `k×n` read as `b[l·b_rs + j·b_cs]`,
-/// `dst` is `m×n` row-major (`dst[i·n + j]`).
-pub(crate) fn gemm<E: Dtype>(
-    (m, k, n): (usize, usize, usize),
-    dst: &mut [E],
-    accumulate: bool,
-    a: &[E],
-    a_strides: (usize, usize),
-    b: &[E],
-    b_strides: (usize, usize),
-) {
-    gemm_strided((m, k, n), dst, n, accumulate, a, a_strides, b, b_strides, false)
-}
-
-/// As [`gemm`], with `dst[i·dst_rs + j]` and, when `threaded`, all of rayon's workers.
-/// Bounds are checked here so callers stay in safe code. `f32` on a CPU with AVX-512 runs the
-/// hand-written kernel in `gemm512`; everything else runs the `gemm` crate.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_strided<E: Dtype>(
-    (m, k, n): (usize, usize, usize),
-    dst: &mut [E],
-    dst_rs: usize,
-    accumulate: bool,
-    a: &[E],
-    (a_rs, a_cs): (usize, usize),
-    b: &[E],
-    (b_rs, b_cs): (usize, usize),
-    threaded: bool,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(
-        dst_rs >= n && dst.len() >= (m - 1) * dst_rs + n,
-        "gemm: dst too small"
-    );
-    if k == 0 {
-        if !accumulate {
-            dst.chunks_mut(dst_rs)
-                .take(m)
-                .for_each(|r| r[..n].fill(E::default()));
-        }
-        return;
-    }
-    assert!(a.len() > (m - 1) * a_rs + (k - 1) * a_cs, "gemm: a too small");
-    assert!(b.len() > (k - 1) * b_rs + (n - 1) * b_cs, "gemm: b too small");
-    #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<E>() == TypeId::of::<f32>() && gemm512::available() {
-        // SAFETY: `E` is `f32` (same TypeId), so the slices can be read as `f32`; avx512f was
-        // just detected, and the bounds `gemm_f32` relies on are checked above.
-        unsafe {
-            let cast = |s: &[E]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
-            let dst = std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), dst.len());
-            gemm512::gemm_f32(
-                (m, k, n),
-                dst,
-                dst_rs,
-                accumulate,
-                cast(a),
-                (a_rs, a_cs),
-                cast(b),
-                (b_rs, b_cs),
-                threaded,
-            );
-        }
-        return;
-    }
-    let parallelism = if threaded && rayon::current_num_threads() > 1 {
-        ::gemm::Parallelism::Rayon(rayon::current_num_threads())
-    } else {
-        ::gemm::Parallelism::None
-    };
-    // SAFETY: every index gemm reads or writes is inside the slices (checked above), and
-    // `dst` does not alias `a` or `b` (it is borrowed mutably).
-    unsafe {
-        ::gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            E::ONE,
-            E::ONE,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    }
 }

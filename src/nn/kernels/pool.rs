@@ -7,21 +7,21 @@
 //! have. Average pooling spreads `dy / k²` over the window. Planes run in parallel on rayon.
 
 use super::{contiguous, cpu_grads, grad_mut, put_grad, simd, take_grad, tensor, values};
-use crate::nn::{pool::Window, Dyn4, Real};
+use crate::nn::{Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-/// Max (`average == false`) or average pooling of `x` `(B, C, H, W)` into `out` `(B, C, H', W')`.
+/// Max (`average == false`) or average pooling of `x` `(B, C, H, W)` over `k×k` windows `s`
+/// apart, into `out` `(B, C, H', W')`.
 pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     x: Tensor<Dyn4, E, D, T>,
-    window: Window,
+    (k, s): (usize, usize),
     out: [usize; 4],
     average: bool,
 ) -> Tensor<Dyn4, E, D, T> {
     let (x, mut tape) = contiguous(x).split_tape();
     let (_, _, h, w) = *x.shape();
     let [b, c, oh, ow] = out;
-    let (k, s) = (window.pool_size, window.stride);
     let xv = values(&x);
     let (plane_in, plane_out) = (h * w, oh * ow);
     let mut y = vec![E::zero(); b * c * plane_out];

@@ -14,9 +14,9 @@
 //! Limits: rows are independent, so the LayerNorm loops split rows over rayon's workers;
 //! the Dense GEMMs are threaded inside `gemm`.
 
-use super::conv::add_into;
 use super::reduce;
-use super::{contiguous, cpu_grads, gemm_strided, grad_mut, put_grad, simd, take_grad, tensor, values};
+use super::{add_into, contiguous, cpu_grads, grad_mut, matmul, put_grad, simd, take_grad, tensor, values};
+use super::{Mat, MatMut, Threads, Write};
 use crate::nn::{Dyn1, Dyn2, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -55,17 +55,14 @@ pub(crate) fn affine<E: Real>(x: &[E], w: &[E], b: &[E]) -> Vec<E> {
     let inputs = w.len() / units;
     let rows = x.len() / inputs;
     let mut y = b.repeat(rows); // start from b in every row (copied in doubling blocks), then add X Wᵀ
-    gemm_strided(
-        (rows, inputs, units),
-        &mut y,
-        units,
-        true,
+    let (x, w) = (Mat::new(x, rows, inputs), Mat::new(w, units, inputs));
+    matmul(
+        MatMut::new(&mut y, rows, units),
+        Write::Add,
         x,
-        (inputs, 1),
-        w,
-        (1, inputs),
-        true,
-    ); // (R,I) x (I,U)
+        w.t(),
+        Threads::Pool,
+    ); // Y += X Wᵀ
     y
 }
 
@@ -86,18 +83,19 @@ pub(crate) fn affine_backward<E: Real>(
     // per worker beats splitting each over all workers in turn (half the handovers,
     // and each GEMM stays whole). With one thread, join runs them one after the other.
     // `gemm` takes ≈20 % longer for dW (its long k = rows), so db goes with dX.
+    let (dy_m, w, x) = (
+        Mat::new(dy, rows, units),
+        Mat::new(w, units, inputs),
+        Mat::new(x, rows, inputs),
+    );
     rayon::join(
         || {
-            gemm_strided(
-                (rows, units, inputs),
-                dx,
-                inputs,
-                true,
-                dy,
-                (units, 1),
+            matmul(
+                MatMut::new(dx, rows, inputs),
+                Write::Add,
+                dy_m,
                 w,
-                (inputs, 1),
-                false,
+                Threads::Caller,
             ); // dX += dY W
             simd(
                 #[inline(always)]
@@ -105,18 +103,14 @@ pub(crate) fn affine_backward<E: Real>(
             );
         },
         || {
-            gemm_strided(
-                (units, rows, inputs),
-                &mut dw,
-                inputs,
-                false,
-                dy,
-                (1, units),
+            matmul(
+                MatMut::new(&mut dw, units, inputs),
+                Write::Set,
+                dy_m.t(),
                 x,
-                (inputs, 1),
-                false,
-            ); // dW = dYᵀ X
-        },
+                Threads::Caller,
+            )
+        }, // dW = dYᵀ X
     );
     (dw, db)
 }

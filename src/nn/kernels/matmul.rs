@@ -1,0 +1,266 @@
+//! The kernels' one matrix product, `C (=|+=) A · B`, over strided views of flat buffers.
+//!
+//! A kernel's operands are blocks of larger buffers: a head's `(T, d)` slice of the stacked
+//! Q, K and V rows, one step's rows of a `(batch, step, ·)` sequence, a matrix read transposed.
+//! [`Mat`] names such a block (its size and row stride, `.t()` to read it transposed) and
+//! [`MatMut`] the block written, so a call reads like the formula beside it:
+//!
+//! ```text
+//! dW += Zᵀ · X     matmul(MatMut::new(&mut dw, gh, f), Write::Add, z.t(), x, Threads::Pool)
+//! ```
+//!
+//! Bounds are checked here, once, so the kernels stay in safe code. `f32` on a CPU with
+//! AVX-512 runs our own kernel (`gemm512`); everything else the `gemm` crate.
+//! Limits: the written block has unit column stride (every kernel writes whole rows).
+
+use dfdx::prelude::Dtype;
+use std::any::TypeId;
+
+/// A `rows × cols` block of `data` read as `data[i·row_stride + j·col_stride]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mat<'a, E> {
+    data: &'a [E],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, E> Mat<'a, E> {
+    /// The row-major `rows × cols` matrix at the start of `data`.
+    pub(crate) fn new(data: &'a [E], rows: usize, cols: usize) -> Self {
+        Mat {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The same matrix with rows `stride` elements apart: a block of a wider buffer.
+    pub(crate) fn row_stride(self, stride: usize) -> Self {
+        Mat {
+            row_stride: stride,
+            ..self
+        }
+    }
+
+    /// The transpose, `cols × rows`, reading the same elements (nothing is copied).
+    pub(crate) fn t(self) -> Self {
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    pub(crate) fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Whether every element the view names lies inside `data`.
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || self.data.len() > (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
+    }
+}
+
+/// A `rows × cols` block of `data` written as `data[i·row_stride + j]`.
+#[derive(Debug)]
+pub(crate) struct MatMut<'a, E> {
+    data: &'a mut [E],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+}
+
+impl<'a, E> MatMut<'a, E> {
+    /// The row-major `rows × cols` matrix at the start of `data`.
+    pub(crate) fn new(data: &'a mut [E], rows: usize, cols: usize) -> Self {
+        MatMut {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+        }
+    }
+
+    /// The same matrix with rows `stride` elements apart: a block of a wider buffer.
+    pub(crate) fn row_stride(self, stride: usize) -> Self {
+        MatMut {
+            row_stride: stride,
+            ..self
+        }
+    }
+}
+
+/// Whether the product replaces the destination or is added to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// `C = A · B`
+    Set,
+    /// `C += A · B`, as a backward accumulates into gradients.
+    Add,
+}
+
+/// Which threads compute one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// The calling thread only: the product is one of many already running in parallel.
+    Caller,
+    /// All of rayon's workers.
+    Pool,
+}
+
+/// `c = a · b` or `c += a · b` (see [`Write`]). Panics when the sizes disagree or a view
+/// reaches past its buffer: a kernel's bug, never a user's input.
+pub(crate) fn matmul<E: Dtype>(c: MatMut<E>, write: Write, a: Mat<E>, b: Mat<E>, threads: Threads) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        b.rows == k && c.rows == m && c.cols == n,
+        "matmul: ({m}×{k}) · ({}×{n}) into ({}×{})",
+        b.rows,
+        c.rows,
+        c.cols
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        c.row_stride >= n && c.data.len() >= (m - 1) * c.row_stride + n,
+        "matmul: destination too small"
+    );
+    let accumulate = write == Write::Add;
+    if k == 0 {
+        if !accumulate {
+            c.data
+                .chunks_mut(c.row_stride)
+                .take(m)
+                .for_each(|r| r[..n].fill(E::default()));
+        }
+        return;
+    }
+    assert!(a.fits() && b.fits(), "matmul: an operand reaches past its buffer");
+    let threaded = threads == Threads::Pool;
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<E>() == TypeId::of::<f32>() && super::gemm512::available() {
+        // SAFETY: `E` is `f32` (same TypeId), so the slices can be read as `f32`; avx512f was
+        // just detected, and the bounds `gemm_f32` relies on are checked above.
+        unsafe {
+            let cast = |s: &[E]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
+            let dst = std::slice::from_raw_parts_mut(c.data.as_mut_ptr().cast::<f32>(), c.data.len());
+            super::gemm512::gemm_f32(
+                (m, k, n),
+                dst,
+                c.row_stride,
+                accumulate,
+                cast(a.data),
+                (a.row_stride, a.col_stride),
+                cast(b.data),
+                (b.row_stride, b.col_stride),
+                threaded,
+            );
+        }
+        return;
+    }
+    let parallelism = if threaded && rayon::current_num_threads() > 1 {
+        ::gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        ::gemm::Parallelism::None
+    };
+    // SAFETY: every index gemm reads or writes is inside the slices (checked above), and
+    // `c` does not alias `a` or `b` (it is borrowed mutably).
+    unsafe {
+        ::gemm::gemm(
+            m,
+            n,
+            k,
+            c.data.as_mut_ptr(),
+            1,
+            c.row_stride as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            E::ONE,
+            E::ONE,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(A · B)[i][j] = Σ_l A[i][l] B[l][j]`, written out.
+    fn naive(a: &[[f64; 3]; 2], b: &[[f64; 2]; 3]) -> [[f64; 2]; 2] {
+        let mut c = [[0.0; 2]; 2];
+        for (i, row) in c.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (0..3).map(|l| a[i][l] * b[l][j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn views_read_blocks_and_transposes() {
+        let a = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let b = [[1.0, -1.0], [0.5, 2.0], [-3.0, 0.0]];
+        let want = naive(&a, &b);
+        // A as a block of a wider buffer (row stride 4), B stored transposed (2×3).
+        let a_buf = [1.0, 2.0, 3.0, 9.0, 4.0, 5.0, 6.0, 9.0];
+        let bt_buf = [1.0, 0.5, -3.0, -1.0, 2.0, 0.0];
+        let mut c = [10.0, 20.0, 99.0, 30.0, 40.0];
+        let (av, bv) = (Mat::new(&a_buf, 2, 3).row_stride(4), Mat::new(&bt_buf, 2, 3).t());
+        matmul(
+            MatMut::new(&mut c, 2, 2).row_stride(3),
+            Write::Set,
+            av,
+            bv,
+            Threads::Caller,
+        );
+        assert_eq!(c, [want[0][0], want[0][1], 99.0, want[1][0], want[1][1]]);
+        matmul(
+            MatMut::new(&mut c, 2, 2).row_stride(3),
+            Write::Add,
+            av,
+            bv,
+            Threads::Pool,
+        );
+        assert_eq!(
+            c,
+            [
+                2.0 * want[0][0],
+                2.0 * want[0][1],
+                99.0,
+                2.0 * want[1][0],
+                2.0 * want[1][1]
+            ]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: (2×3) · (2×2)")]
+    fn mismatched_sizes_panic() {
+        let (a, b, mut c) = ([0.0f32; 6], [0.0f32; 4], [0.0f32; 4]);
+        matmul(
+            MatMut::new(&mut c, 2, 2),
+            Write::Set,
+            Mat::new(&a, 2, 3),
+            Mat::new(&b, 2, 2),
+            Threads::Caller,
+        );
+    }
+}
