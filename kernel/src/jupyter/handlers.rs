@@ -6,9 +6,10 @@
 //! status `busy` is published before and `idle` after every request, and a
 //! request that cannot be decoded still gets an error reply when its header
 //! names a `*_request` type. Execution counts and history live here, not in
-//! the engine. Not handled: stdin (`input_request`), comms beyond an empty
-//! `comm_info`, `user_expressions` (always answered empty), debug requests,
-//! and aborting queued cells after an error (`stop_on_error`).
+//! the engine. After a cell fails with `stop_on_error`, the execute requests already
+//! queued are answered `aborted` unrun, as ipykernel does (the shell loop drains them while
+//! [`Kernel::aborting`]). Not handled: stdin (`input_request`), comms beyond an empty
+//! `comm_info`, `user_expressions` (always answered empty), debug requests.
 
 use super::history::History;
 use super::messages::*;
@@ -45,6 +46,8 @@ pub struct Kernel {
     execution_count: Mutex<u32>,
     history: Mutex<History>,
     shutting_down: AtomicBool,
+    /// A cell failed with `stop_on_error`: queued execute requests are aborted.
+    aborting: AtomicBool,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the data (a counter,
@@ -68,7 +71,18 @@ impl Kernel {
             execution_count: Mutex::new(0),
             history: Mutex::new(history),
             shutting_down: AtomicBool::new(false),
+            aborting: AtomicBool::new(false),
         }
+    }
+
+    /// Whether execute requests are being aborted after a failed cell; the shell loop
+    /// answers what is queued, then calls [`Kernel::stop_aborting`].
+    pub fn aborting(&self) -> bool {
+        self.aborting.load(Ordering::SeqCst)
+    }
+
+    pub fn stop_aborting(&self) {
+        self.aborting.store(false, Ordering::SeqCst);
     }
 
     pub fn shutting_down(&self) -> bool {
@@ -296,6 +310,15 @@ fn kernel_info(kernel: &Kernel) -> KernelInfoReply {
 
 /// Runs a cell: execute_input, the cell's outputs as they come, the reply.
 fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply {
+    if kernel.aborting() {
+        return ExecuteReply {
+            status: "aborted",
+            execution_count: *lock(&kernel.execution_count),
+            error: None,
+            user_expressions: Map::new(),
+            payload: Vec::new(),
+        };
+    }
     let silent = req.silent;
     // Silent cells never enter the history (spec: silent implies !store_history).
     let store = req.store_history && !silent;
@@ -376,6 +399,9 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
     });
     if store {
         lock(&kernel.history).record(count, &req.code, output);
+    }
+    if error.is_some() && req.stop_on_error {
+        kernel.aborting.store(true, Ordering::SeqCst);
     }
     ExecuteReply {
         status: if error.is_some() { "error" } else { "ok" },

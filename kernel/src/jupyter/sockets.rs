@@ -207,11 +207,20 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
                 continue;
             }
         };
-        dispatch(kernel, channel, frames, &mut |reply| {
+        let mut send_reply = |reply: Message| {
             if let Err(e) = socket.send_multipart(reply.encode(&kernel.signer), 0) {
                 eprintln!("ferrolab kernel: reply on {channel:?} failed: {e}");
             }
-        });
+        };
+        dispatch(kernel, channel, frames, &mut send_reply);
+        if channel == Channel::Shell && kernel.aborting() {
+            // A cell failed with stop_on_error: answer what is queued now (execute requests
+            // come back aborted), then run new requests again.
+            while let Ok(frames) = socket.recv_multipart(zmq::DONTWAIT) {
+                dispatch(kernel, channel, frames, &mut send_reply);
+            }
+            kernel.stop_aborting();
+        }
     }
 }
 
