@@ -426,6 +426,9 @@ fn a_failed_cell_aborts_the_queued_ones() {
     }
     let (reply, _) = k.execute("x");
     assert_eq!(reply.content["status"], "error", "`let x` never ran");
+    // Sent the moment the failed cell is idle (as a notebook runs its next cell): it runs.
+    let (reply, _) = k.execute("print(\"next\")");
+    assert_eq!(reply.content["status"], "ok", "{:?}", reply.content);
     let (reply, iopub) = k.execute("print(\"runs again\")");
     assert_eq!(reply.content["status"], "ok");
     assert!(format!("{iopub:?}").contains("runs again"));

@@ -320,20 +320,21 @@ impl Engine for EvcxrEngine {
             .iter()
             .find(|(n, _)| n == word)
             .map(|(n, t)| format!("{n}: {t}"));
-        let hover = self
-            .ask(|reply| Request::Hover {
-                code: code[..end].to_string(),
-                byte_pos: end,
-                reply,
-            })
-            .flatten()
-            .filter(|(text, _)| !text.trim().is_empty() && text != "No documentation found");
-        if var.is_none() && hover.is_none() && *lock(&self.shared.status) == Status::Starting {
+        let asked = self.ask(|reply| Request::Hover {
+            code: code[..end].to_string(),
+            byte_pos: end,
+            reply,
+        });
+        if var.is_none() && asked.is_none() {
+            // Not ready in time: say so, rather than "nothing found".
             return Some(plain(
-                "The Rust engine is still starting; documentation is available once it is ready \
-                 (`:status` says where it stands).",
+                "The Rust engine is still starting or loading its analysis of the library; \
+                 documentation is available in a few seconds (`:status` says where it stands).",
             ));
         }
+        let hover = asked
+            .flatten()
+            .filter(|(text, _)| !text.trim().is_empty() && text != "No documentation found");
         match (var, hover) {
             (None, None) => None,
             (Some(var), None) => Some(plain(var)),

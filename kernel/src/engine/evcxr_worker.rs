@@ -21,7 +21,10 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The longest a stream line waits to be sent with the lines after it.
+const STREAM_BATCH: Duration = Duration::from_millis(50);
 
 /// What a cell's event stream carries: `Started` when the worker takes the cell, events,
 /// then exactly one `Done`.
@@ -617,6 +620,8 @@ fn spawn_forwarder(
 struct Pending {
     /// Stream text not yet sent: (name, text), merged while lines keep coming.
     stream: Option<(String, String)>,
+    /// When the held stream text began: it goes out at most [`STREAM_BATCH`] later.
+    stream_since: Option<Instant>,
     /// evcxr content blocks printed mid-cell one after another: one display.
     content: Bundle,
     /// A panic the hook reported during this cell.
@@ -632,12 +637,16 @@ fn forward(outputs: EvalContextOutputs, shared: &Shared, library: PathBuf, finis
         }
     };
     loop {
+        // Lines are batched into one stream message for at most STREAM_BATCH: output stays
+        // live, and a loop's 1,000 lines are not 1,000 messages.
+        let due = pending.stream_since.map_or(Duration::from_secs(3600), |t| {
+            STREAM_BATCH.saturating_sub(t.elapsed())
+        });
         select! {
             recv(stdout) -> line => match line {
                 Ok(line) => {
                     stdout_line(&line, &mut pending, &send);
-                    // Lines that arrived together go out as one stream message.
-                    if stdout.is_empty() {
+                    if pending.stream_since.is_some_and(|t| t.elapsed() >= STREAM_BATCH) {
                         flush_stream(&mut pending, &send);
                     }
                 }
@@ -681,11 +690,13 @@ fn forward(outputs: EvalContextOutputs, shared: &Shared, library: PathBuf, finis
                 }
                 Err(_) => return,
             },
+            default(due) => flush_stream(&mut pending, &send),
         }
     }
 }
 
 fn flush_stream(pending: &mut Pending, send: &dyn Fn(Event)) {
+    pending.stream_since = None;
     if let Some((name, text)) = pending.stream.take() {
         send(Event::Stream { name, text });
     }
@@ -709,6 +720,7 @@ fn push_stream(pending: &mut Pending, name: &str, text: &str, send: &dyn Fn(Even
         _ => {
             flush_stream(pending, send);
             pending.stream = Some((name.to_string(), format!("{text}\n")));
+            pending.stream_since = Some(Instant::now());
         }
     }
 }

@@ -169,7 +169,13 @@ pub fn error_event(panic: &Panic, cell: &CellSource, library: &std::path::Path) 
             panic.line
         ));
     }
-    for frame in frames(&panic.backtrace) {
+    let frames = frames(&panic.backtrace);
+    // The frames above the unwinder's entry are the hook and std's panic machinery.
+    let start = frames
+        .iter()
+        .position(|f| f.function.contains("rust_begin_unwind"))
+        .map_or(0, |i| i + 1);
+    for frame in &frames[start..] {
         let function = short_function(&frame.function);
         let place = match (&frame.file, frame.line) {
             (Some(file), Some(line)) => format!(" ({}:{line})", short_path(file, &library)),
@@ -266,10 +272,10 @@ mod tests {
 
     #[test]
     fn the_hooks_line_parses_and_frames_are_filtered() {
-        let line = r#"FERROLAB_PANIC {"message":"index out of bounds: the len is 3 but the index is 3","file":"src/lib.rs","line":11,"column":1,"thread":"main","backtrace":"   0: std::backtrace::Backtrace::force_capture\n             at /rustc/x/library/std/src/backtrace.rs:312:13\n   1: ferrolab::nn::dense::Dense::forward::h0123456789abcdef\n             at /lib/src/nn/dense.rs:40:9\n   2: run_user_code_3\n             at src/lib.rs:11:1\n   3: evcxr::runtime::Runtime::load_and_run\n             at /r/evcxr/src/runtime.rs:80:5\n"}"#;
+        let line = r#"FERROLAB_PANIC {"message":"index out of bounds: the len is 3 but the index is 3","file":"src/lib.rs","line":11,"column":1,"thread":"main","backtrace":"   0: ctx::run_user_code_1::{{closure}}\n   1: __rustc::rust_begin_unwind\n   1: ferrolab::nn::dense::Dense::forward::h0123456789abcdef\n             at /lib/src/nn/dense.rs:40:9\n   2: run_user_code_3\n             at src/lib.rs:11:1\n   3: evcxr::runtime::Runtime::load_and_run\n             at /r/evcxr/src/runtime.rs:80:5\n"}"#;
         let panic = Panic::parse(line).unwrap();
         assert_eq!(panic.thread, "main");
-        assert_eq!(frames(&panic.backtrace).len(), 4);
+        assert_eq!(frames(&panic.backtrace).len(), 5);
         let cell = CellSource {
             code: "let v = vec![1, 2, 3];\nlet a = v[0];\nlet a = v[0];\nv[3]",
             line_offset: 0,

@@ -10,7 +10,7 @@
 //! but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
-use super::handlers::{dispatch, Channel, Kernel, Outgoing};
+use super::handlers::{dispatch_queued, Channel, Kernel, Outgoing};
 use super::history::History;
 use super::wire::{Message, Signer};
 use crate::engine::Engine;
@@ -212,15 +212,12 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
                 eprintln!("ferrolab kernel: reply on {channel:?} failed: {e}");
             }
         };
-        dispatch(kernel, channel, frames, &mut send_reply);
-        if channel == Channel::Shell && kernel.aborting() {
-            // A cell failed with stop_on_error: answer what is queued now (execute requests
-            // come back aborted), then run new requests again.
-            while let Ok(frames) = socket.recv_multipart(zmq::DONTWAIT) {
-                dispatch(kernel, channel, frames, &mut send_reply);
-            }
-            kernel.stop_aborting();
-        }
+        // What is queued on shell now, for aborting after a failed cell (stop_on_error).
+        let mut queued = || match channel {
+            Channel::Shell => socket.recv_multipart(zmq::DONTWAIT).ok(),
+            Channel::Control => None,
+        };
+        dispatch_queued(kernel, channel, frames, &mut send_reply, &mut queued);
     }
 }
 
