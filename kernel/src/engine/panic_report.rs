@@ -177,16 +177,15 @@ pub fn error_event(panic: &Panic, cell: &CellSource, library: &std::path::Path) 
         .map_or(0, |i| i + 1);
     for frame in &frames[start..] {
         let function = short_function(&frame.function);
+        // Below the cell is evcxr's runtime (and the kernel binary, also `ferrolab`).
+        if function.starts_with("evcxr::") {
+            break;
+        }
         let place = match (&frame.file, frame.line) {
             (Some(file), Some(line)) => format!(" ({}:{line})", short_path(file, &library)),
             _ => String::new(),
         };
         if function.contains("run_user_code_") {
-            shown.push(match cell_line {
-                Some(line) => format!("  in your cell, line {line}"),
-                None => "  in your cell".to_string(),
-            });
-            // Below the cell is evcxr's runtime.
             break;
         }
         let ours = ["ferrolab::", "<ferrolab::", "dfdx::", "<dfdx::"];
@@ -194,6 +193,11 @@ pub fn error_event(panic: &Panic, cell: &CellSource, library: &std::path::Path) 
             shown.push(format!("  in {function}{place}"));
         }
     }
+    // The panic happened while the cell ran, whether or not its frame has a name.
+    shown.push(match cell_line {
+        Some(line) => format!("  in your cell, line {line}"),
+        None => "  in your cell".to_string(),
+    });
     shown.dedup();
     let head = match cell_line {
         Some(line) => format!("panic at cell line {line}: {}", panic.message),

@@ -17,6 +17,8 @@
 //! Before it passes on a stdout line the thread takes everything already written to the
 //! stderr pipe: a write that finished before the stdout write is in the pipe by then. So
 //! all of a cell's stderr precedes evcxr's completion line, and the kernel needs no wait.
+//! (Two pipes cannot say how lines written within the same instant interleave: when both
+//! hold data at once, that stderr goes first.)
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
