@@ -418,24 +418,23 @@ const BLANKET_NOISE: &[&str] = &[
     "clamp",
 ];
 
-/// rust-analyzer's candidates for a learner: the type's own items first (in its order), no
-/// blanket-trait methods, no display plumbing (`evcxr_display`, listed once per trait), no
-/// internal names (`__x`, `_private`), each name once.
+/// rust-analyzer's candidates for a learner: the type's own items (in rust-analyzer's order,
+/// fields then methods), without blanket-trait methods, the display plumbing
+/// (`evcxr_display`, listed once per trait) or internal names (`__x`, `_private`), each
+/// entry once.
 fn rank_completions(matches: Vec<String>) -> Vec<String> {
     let name = |m: &str| m.split(['(', '<', ' ', '!']).next().unwrap_or(m).to_string();
     let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<String> = matches
+    matches
         .into_iter()
         .filter(|m| {
             let n = name(m);
             !n.starts_with('_')
                 && !n.starts_with("evcxr")
                 && !BLANKET_NOISE.contains(&n.as_str())
-                && seen.insert(n)
+                && seen.insert(m.clone())
         })
-        .collect();
-    kept.shrink_to_fit();
-    kept
+        .collect()
 }
 
 fn register_native(
@@ -510,4 +509,28 @@ fn register_native(
             Ok(())
         }),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_keep_the_types_own_items_once() {
+        let ra = [
+            "epochs",
+            "train_loss",
+            "try_into()",
+            "into()",
+            "epochs()",
+            "evcxr_display()",
+            "evcxr_display()",
+            "__private_field",
+            "borrow()",
+            "best_epoch()",
+        ];
+        let ranked = rank_completions(ra.iter().map(|s| s.to_string()).collect());
+        // A field and a method of one name are two items; a repeated entry is one.
+        assert_eq!(ranked, ["epochs", "train_loss", "epochs()", "best_epoch()"]);
+    }
 }

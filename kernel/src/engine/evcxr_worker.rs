@@ -125,12 +125,6 @@ enum Finish {
     Done,
 }
 
-impl Finish {
-    fn done() -> Self {
-        Finish::Done
-    }
-}
-
 struct CellEnd {
     events: Vec<Event>,
     ok: bool,
@@ -191,15 +185,14 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                 // evcxr's `:clear` also forgets the library and the prelude: run up to it,
                 // put them back, then run what follows, so later lines see `ferrolab`.
                 let parts = split_after_clear(&code);
-                let last = parts.len() - 1;
-                for (i, (offset, part)) in parts.into_iter().enumerate() {
+                for (offset, part) in parts {
                     cell += 1;
                     let cell_info = CellRun {
                         number: cell,
                         code: part,
                         line_offset: line_offset + offset,
                     };
-                    let ok = execute(&mut ctx, &shared, &finish_tx, &cell_info, out.clone(), i == last);
+                    let ok = execute(&mut ctx, &shared, &finish_tx, &cell_info, out.clone());
                     if is_clear(part) {
                         if let Err(e) = restore_library(&mut ctx, &library) {
                             eprintln!("ferrolab: {e}");
@@ -213,7 +206,7 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                         break;
                     }
                 }
-                let _ = finish_tx.send(Finish::done());
+                let _ = finish_tx.send(Finish::Done);
             }
             Request::Complete {
                 code,
@@ -356,7 +349,6 @@ fn execute(
     finish: &Sender<Finish>,
     cell: &CellRun,
     out: Sender<Out>,
-    _last: bool,
 ) -> bool {
     let before: Vec<(String, String)> = variables(ctx);
     shared.interrupted.store(false, Ordering::SeqCst);
