@@ -358,6 +358,16 @@ fn output_in_order(kernel: &Kernel, steps: &mut Steps) {
             .filter_map(|m| m.content["text"].as_str())
             .collect()
     };
+    // A panic is known from the hook, not from text: this cell only prints the words.
+    let (reply, fake) = kernel.execute_within(
+        "eprintln!(\"thread 'main' panicked at src/lib.rs:1:1:\");\n5",
+        CELL_TIMEOUT,
+    );
+    steps.check(
+        "text that reads like a panic is not one",
+        reply.content["status"] == "ok" && result_text(&fake).as_deref() == Some("5"),
+        (&reply.content, types(&fake)),
+    );
     // Two pipes cannot order lines written in the same instant; each stream keeps its own
     // order, and the last stderr line comes with its cell.
     steps.check(
