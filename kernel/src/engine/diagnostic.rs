@@ -41,8 +41,8 @@ pub fn render(d: &Diagnostic, cell: &str) -> Vec<String> {
     };
     let mut out = vec![head];
     let lines: Vec<&str> = cell.lines().collect();
-    let mut labels: Vec<&Label> = d
-        .labels
+    let merged = merge_same_place(&d.labels);
+    let mut labels: Vec<&Label> = merged
         .iter()
         .filter(|l| l.line >= 1 && l.line <= lines.len())
         .collect();
@@ -81,6 +81,25 @@ pub fn render(d: &Diagnostic, cell: &str) -> Vec<String> {
     }
     for note in &d.notes {
         out.push(format!("{pad} = {note}"));
+    }
+    out
+}
+
+/// An unlabelled primary span and a help at the same place are one mark with the help's
+/// words (rustc's "expected `;`" with "add `;` here").
+fn merge_same_place(labels: &[Label]) -> Vec<Label> {
+    let same =
+        |a: &Label, b: &Label| (a.line, a.start, a.end_line, a.end) == (b.line, b.start, b.end_line, b.end);
+    let mut out: Vec<Label> = Vec::new();
+    for label in labels {
+        match out.iter_mut().find(|o| same(o, label)) {
+            Some(o) if o.text.is_empty() => {
+                o.text = label.text.clone();
+                o.primary |= label.primary;
+            }
+            Some(o) if label.text.is_empty() => o.primary |= label.primary,
+            _ => out.push(label.clone()),
+        }
     }
     out
 }
@@ -125,6 +144,34 @@ mod tests {
                 "  |                     ^^^^ expected `usize`, found `&str`",
                 "  |             ----- expected due to this",
                 "  = help: try `.parse()`",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_help_at_the_errors_place_labels_its_mark() {
+        let at = |text: &str, primary| Label {
+            line: 1,
+            start: 10,
+            end_line: 1,
+            end: 11,
+            text: text.into(),
+            primary,
+        };
+        let d = Diagnostic {
+            code: None,
+            message: "expected `;`, found keyword `let`".into(),
+            labels: vec![at("", true), at("help: add `;` here", false)],
+            notes: vec![],
+        };
+        assert_eq!(
+            render(&d, "let a = 1\nlet b = 2;"),
+            vec![
+                "error: expected `;`, found keyword `let`",
+                " --> cell:1:10",
+                "  |",
+                "1 | let a = 1",
+                "  |          ^ help: add `;` here",
             ]
         );
     }
