@@ -94,6 +94,10 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     // The binary doubles as evcxr's runtime process and rustc wrapper; in those
     // roles this call never returns. It must run before anything else.
+    if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
+        // As evcxr's runtime: one ordered output stream (see the module).
+        engine::runtime_output::relay();
+    }
     evcxr::runtime_hook();
     match Cli::parse().command {
         None => run_repl("evcxr", None),

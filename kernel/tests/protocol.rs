@@ -395,3 +395,47 @@ fn exits_when_the_process_that_started_it_dies() {
     assert!(!still_running, "the orphaned kernel kept running; stderr:\n{log}");
     assert!(log.contains("exited; shutting down"), "{log}");
 }
+
+/// After a cell fails with `stop_on_error`, the execute requests already queued come back
+/// `aborted` without running (JupyterLab's Run All stops there); later ones run again.
+#[test]
+fn a_failed_cell_aborts_the_queued_ones() {
+    let k = Kernel::start();
+    let send = |code: &str, stop_on_error: bool| {
+        k.send(
+            &k.shell,
+            "execute_request",
+            json!({ "code": code, "silent": false, "store_history": true, "stop_on_error": stop_on_error }),
+        )
+    };
+    // The first cell is still sleeping when the next two arrive.
+    let failing = send(":sleep 0.5\npanic(\"boom\")", true);
+    let queued = [send("print(\"ran\")", true), send("let x = 1", true)];
+    assert_eq!(k.reply(&k.shell, &failing).content["status"], "error");
+    for id in &queued {
+        let reply = k.reply(&k.shell, id);
+        assert_eq!(reply.content["status"], "aborted", "{:?}", reply.content);
+        let iopub = k.wait_idle(id, TIMEOUT).expect("busy/idle around it");
+        assert!(
+            !iopub
+                .iter()
+                .any(|m| m.msg_type() == "stream" || m.msg_type() == "execute_input"),
+            "an aborted cell does not run: {:?}",
+            types(&iopub)
+        );
+    }
+    let (reply, _) = k.execute("x");
+    assert_eq!(reply.content["status"], "error", "`let x` never ran");
+    // Sent the moment the failed cell is idle (as a notebook runs its next cell): it runs.
+    let (reply, _) = k.execute("print(\"next\")");
+    assert_eq!(reply.content["status"], "ok", "{:?}", reply.content);
+    let (reply, iopub) = k.execute("print(\"runs again\")");
+    assert_eq!(reply.content["status"], "ok");
+    assert!(format!("{iopub:?}").contains("runs again"));
+
+    // Without stop_on_error the queue carries on.
+    let failing = send(":sleep 0.5\npanic(\"boom\")", false);
+    let next = send("1 + 1", true);
+    assert_eq!(k.reply(&k.shell, &failing).content["status"], "error");
+    assert_eq!(k.reply(&k.shell, &next).content["status"], "ok");
+}

@@ -1,5 +1,6 @@
 //! Ctrl-C in the REPL while a Rust training cell runs: training stops at the next batch,
-//! the cell ends normally, and the model is still there for the next cell.
+//! the cell ends normally, and the model is still there for the next cell; Ctrl-C while a
+//! cell builds says only that the build was stopped.
 
 mod pty;
 
@@ -40,6 +41,19 @@ fn ctrl_c_during_training_keeps_the_model() {
         .unwrap();
     p.exp_string("true").expect("the trained model is still usable");
     p.exp_string(">> ").unwrap();
+
+    // Ctrl-C while a cell still builds: one sentence, no cargo output.
+    p.send_line("let rebuilt = fit(&mut mlp, &data, &FitConfig::default().epochs(1)).unwrap(); 1")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    p.send_control('c').unwrap();
+    p.exp_string("Interrupted: the build was stopped; no variables were lost.")
+        .expect("the build stops, in one sentence");
+    let rest = p.exp_string(">> ").expect("the prompt after it");
+    assert!(
+        !rest.contains("Compilation failed") && !rest.contains("\"reason\""),
+        "nothing of cargo: {rest}"
+    );
 
     p.send_control('d').unwrap();
     match p.process().wait().unwrap() {

@@ -52,12 +52,43 @@ fn rust_cells_in_the_terminal() {
     p.exp_string("42").expect("completed_value * 2");
     p.exp_string(">> ").unwrap();
 
-    // A compile error reads like rustc's: code, message, and the span under the culprit.
-    let error = cell(&mut p, "let wrong: u32 = \"text\";", "mismatched types");
-    assert!(error.contains("E0308"), "{error}");
+    // A compile error reads like rustc's: code, message, the cell's line and the span under
+    // the culprit, and nothing of evcxr's generated crate.
+    let error = cell(&mut p, "let wrong: u32 = \"text\";", "expected due to this");
+    assert!(error.contains("error[E0308]: mismatched types"), "{error}");
+    assert!(error.contains("--> cell:1:18"), "{error}");
+    assert!(error.contains("1 | let wrong: u32 = \"text\";"), "{error}");
+    assert!(
+        !error.contains("src/lib.rs") && !error.contains("evcxr"),
+        "{error}"
+    );
     p.send_line("wrong_too + 1").unwrap();
     p.exp_regex(r"\^+").expect("the offending span is underlined");
     p.exp_string(">> ").unwrap();
+
+    // A last `let` without its `;` runs as meant.
+    p.send_line("let no_semicolon = 20").unwrap();
+    p.exp_string(">> ").unwrap();
+    cell(&mut p, "no_semicolon + 1", "21");
+
+    // A bare type gets advice instead of rustc's cascade.
+    let advice = cell(&mut p, "Cnn", "?Cnn");
+    assert!(!advice.contains("E0423"), "{advice}");
+
+    // A panic names the cell line; the runtime's frames stay out; `:backtrace` has them all.
+    p.send_line("let v = vec![1, 2, 3];").unwrap();
+    p.exp_string(">> ").unwrap();
+    let panic = cell(&mut p, "v[3]", "(`:backtrace` shows every frame)");
+    assert!(
+        panic.contains("panic at cell line 1: index out of bounds"),
+        "{panic}"
+    );
+    assert!(
+        !panic.contains("stack backtrace") && !panic.contains("evcxr"),
+        "{panic}"
+    );
+    cell(&mut p, ":backtrace", "std::");
+    cell(&mut p, "v.len()", "3");
 
     p.send_line("ferrolab::display::display(&ferrolab::plot::LineChart::new().line_y(\"y\", &[1.0, 4.0, 9.0, 16.0]));")
         .unwrap();

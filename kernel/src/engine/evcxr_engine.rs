@@ -85,6 +85,13 @@ const DEFAULT_GRACE_SECS: f64 = 3.0;
 /// How long completion and inspection wait for rust-analyzer.
 const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long completion and inspection wait for the engine to start: under the 15 s a
+/// client such as jupyter_kernel_test allows a request, with rust-analyzer's time.
+const START_WAIT: Duration = Duration::from_secs(12);
+
+/// The display id of the "Waiting for the Rust engine" note.
+const STARTING_NOTE_ID: &str = "ferrolab-engine-starting";
+
 pub struct EvcxrEngine {
     commands: CommandRegistry,
     shared: Arc<Shared>,
@@ -141,18 +148,26 @@ impl EvcxrEngine {
         !EVCXR_COMMANDS.iter().any(|(n, _, _)| *n == name)
     }
 
-    fn run_in_evcxr(&self, code: &str, sink: &mut dyn FnMut(Event)) {
+    fn run_in_evcxr(&self, code: &str, line_offset: usize, sink: &mut dyn FnMut(Event)) {
+        // A note while the engine starts, shown as a display the cell's output replaces, so
+        // it is not saved into the notebook.
+        let mut note = false;
         if *lock(&self.shared.status) == Status::Starting {
-            sink(Event::stderr(if self.cold {
-                "Waiting for the Rust engine to start (the first start on a machine builds the \
-                 library, a minute or more; `ferrolab warmup` does it ahead)...\n"
-            } else {
-                "Waiting for the Rust engine to start (seconds)...\n"
-            }));
+            note = true;
+            sink(Event::Display {
+                id: Some(STARTING_NOTE_ID.into()),
+                bundle: plain(if self.cold {
+                    "Waiting for the Rust engine to start (the first start on a machine builds the \
+                     library, a minute or more; `ferrolab warmup` does it ahead)..."
+                } else {
+                    "Waiting for the Rust engine to start (seconds)..."
+                }),
+            });
         }
         let (out, events) = crossbeam_channel::unbounded();
         let request = Request::Execute {
             code: code.to_string(),
+            line_offset,
             out,
         };
         if self.requests.send(request).is_err() {
@@ -161,6 +176,8 @@ impl EvcxrEngine {
         }
         loop {
             match events.recv() {
+                Ok(Out::Started) if note => sink(Event::ClearOutput { wait: false }),
+                Ok(Out::Started) => {}
                 Ok(Out::Event(event)) => sink(event),
                 Ok(Out::Done) => return,
                 Err(_) => {
@@ -171,17 +188,33 @@ impl EvcxrEngine {
         }
     }
 
-    /// Asks the worker something and waits a bounded time; `None` when not ready.
+    /// Asks the worker something, waiting (bounded) for start-up first as a cell does;
+    /// `None` when the engine is not ready in time or gives no answer.
     fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Option<T> {
-        if *lock(&self.shared.status) != Status::Ready {
+        if !self.wait_ready(START_WAIT) {
             return None;
         }
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.requests.send(make(tx)).ok()?;
         rx.recv_timeout(ANALYSIS_TIMEOUT).ok()
     }
-}
 
+    /// Waits up to `limit` for start-up to finish; whether the engine is ready.
+    fn wait_ready(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match &*lock(&self.shared.status) {
+                Status::Ready => return true,
+                Status::Failed(_) => return false,
+                Status::Starting => {}
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
 fn engine_gone() -> Event {
     Event::Error {
         ename: "EngineError".into(),
@@ -198,12 +231,14 @@ fn command_name(line: &str) -> &str {
 impl Engine for EvcxrEngine {
     fn execute(&self, code: &str, sink: &mut dyn FnMut(Event)) {
         let mut rest = code;
+        let mut line_offset = 0;
         // Leading native command lines run here, without evcxr.
         while !rest.is_empty() {
             let (line, tail) = rest.split_once('\n').unwrap_or((rest, ""));
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 rest = tail;
+                line_offset += 1;
                 continue;
             }
             if !trimmed.starts_with(':') || !Self::is_native(trimmed) {
@@ -213,9 +248,10 @@ impl Engine for EvcxrEngine {
                 return;
             }
             rest = tail;
+            line_offset += 1;
         }
         if !rest.trim().is_empty() {
-            self.run_in_evcxr(rest, sink);
+            self.run_in_evcxr(rest, line_offset, sink);
         }
     }
 
@@ -250,8 +286,7 @@ impl Engine for EvcxrEngine {
                 code.get(..b.min(code.len()))
                     .map_or(cursor, |s| s.chars().count())
             };
-            let mut matches = ra.matches;
-            matches.dedup();
+            let matches = rank_completions(ra.matches);
             return Completions {
                 matches,
                 cursor_start: clamp(ra.start),
@@ -285,12 +320,19 @@ impl Engine for EvcxrEngine {
             .iter()
             .find(|(n, _)| n == word)
             .map(|(n, t)| format!("{n}: {t}"));
-        let hover = self
-            .ask(|reply| Request::Hover {
-                code: code[..end].to_string(),
-                byte_pos: end,
-                reply,
-            })
+        let asked = self.ask(|reply| Request::Hover {
+            code: code[..end].to_string(),
+            byte_pos: end,
+            reply,
+        });
+        if var.is_none() && asked.is_none() {
+            // Not ready in time: say so, rather than "nothing found".
+            return Some(plain(
+                "The Rust engine is still starting or loading its analysis of the library; \
+                 documentation is available in a few seconds (`:status` says where it stands).",
+            ));
+        }
+        let hover = asked
             .flatten()
             .filter(|(text, _)| !text.trim().is_empty() && text != "No documentation found");
         match (var, hover) {
@@ -346,6 +388,55 @@ impl Engine for EvcxrEngine {
     }
 }
 
+/// Methods every type has through blanket impls, which would crowd out the type's own.
+const BLANKET_NOISE: &[&str] = &[
+    "into",
+    "try_into",
+    "from",
+    "try_from",
+    "borrow",
+    "borrow_mut",
+    "type_id",
+    "to_owned",
+    "clone_into",
+    "to_string",
+    "as_any",
+    "vzip",
+    "into_either",
+    "into_any",
+    "equivalent",
+    "fmt",
+    "eq",
+    "ne",
+    "clone",
+    "clone_from",
+    "hash",
+    "partial_cmp",
+    "cmp",
+    "max",
+    "min",
+    "clamp",
+];
+
+/// rust-analyzer's candidates for a learner: the type's own items (in rust-analyzer's order,
+/// fields then methods), without blanket-trait methods, the display plumbing
+/// (`evcxr_display`, listed once per trait) or internal names (`__x`, `_private`), each
+/// entry once.
+fn rank_completions(matches: Vec<String>) -> Vec<String> {
+    let name = |m: &str| m.split(['(', '<', ' ', '!']).next().unwrap_or(m).to_string();
+    let mut seen = std::collections::HashSet::new();
+    matches
+        .into_iter()
+        .filter(|m| {
+            let n = name(m);
+            !n.starts_with('_')
+                && !n.starts_with("evcxr")
+                && !BLANKET_NOISE.contains(&n.as_str())
+                && seen.insert(m.clone())
+        })
+        .collect()
+}
+
 fn register_native(
     commands: &mut CommandRegistry,
     shared: &Arc<Shared>,
@@ -377,6 +468,19 @@ fn register_native(
             Ok(())
         }),
     );
+    let panic_shared = shared.clone();
+    commands.register(
+        "backtrace",
+        "",
+        "Show every frame of the last panic's backtrace",
+        Box::new(move |_, sink| match lock(&panic_shared.last_backtrace).clone() {
+            Some(backtrace) => {
+                sink(Event::Result(plain(backtrace)));
+                Ok(())
+            }
+            None => Err(CommandError::new("no cell has panicked in this session")),
+        }),
+    );
     commands.register(
         "clear_output",
         "",
@@ -405,4 +509,28 @@ fn register_native(
             Ok(())
         }),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_keep_the_types_own_items_once() {
+        let ra = [
+            "epochs",
+            "train_loss",
+            "try_into()",
+            "into()",
+            "epochs()",
+            "evcxr_display()",
+            "evcxr_display()",
+            "__private_field",
+            "borrow()",
+            "best_epoch()",
+        ];
+        let ranked = rank_completions(ra.iter().map(|s| s.to_string()).collect());
+        // A field and a method of one name are two items; a repeated entry is one.
+        assert_eq!(ranked, ["epochs", "train_loss", "epochs()", "best_epoch()"]);
+    }
 }

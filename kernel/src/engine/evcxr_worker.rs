@@ -8,6 +8,9 @@
 //! splits display markers from plain text and sends both to the running cell. The
 //! worker knows nothing of Jupyter; interrupt policy lives in `evcxr_engine`.
 
+use super::diagnostic::{self, Diagnostic, Label};
+use super::panic_report::{CellSource, Panic};
+use super::runtime_output::{CONTENT_PREFIX, STDERR_PREFIX};
 use super::setup::{OPT_LEVEL, PROFILE_ENV};
 use super::{Bundle, Event};
 use crossbeam_channel::{select, Receiver, Sender};
@@ -20,13 +23,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long a finished cell waits for stderr lines still in flight: the runtime
-/// writes them before it reports completion, but they travel through evcxr's
-/// separate stderr reader thread.
-const STDERR_SETTLE: Duration = Duration::from_millis(5);
+/// The longest a stream line waits to be sent with the lines after it.
+const STREAM_BATCH: Duration = Duration::from_millis(50);
 
-/// What a cell's event stream carries: events, then exactly one `Done`.
+/// What a cell's event stream carries: `Started` when the worker takes the cell, events,
+/// then exactly one `Done`.
 pub enum Out {
+    Started,
     Event(Event),
     Done,
 }
@@ -35,6 +38,8 @@ pub enum Out {
 pub enum Request {
     Execute {
         code: String,
+        /// Lines of the cell before `code` (native commands run by the engine).
+        line_offset: usize,
         out: Sender<Out>,
     },
     Complete {
@@ -81,6 +86,8 @@ pub struct Shared {
     current: Mutex<Option<Sender<Out>>>,
     /// Seconds start-up took, once it is done.
     pub started_in: Mutex<Option<f64>>,
+    /// The last panic's full backtrace, for `:backtrace`.
+    pub last_backtrace: Mutex<Option<String>>,
 }
 
 impl Default for Shared {
@@ -100,6 +107,7 @@ impl Shared {
             killed: AtomicBool::new(false),
             current: Mutex::new(None),
             started_in: Mutex::new(None),
+            last_backtrace: Mutex::new(None),
         }
     }
 }
@@ -109,10 +117,27 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Tells the forwarder a cell finished: flush its output, then these events, then `Done`.
-struct Finish {
+/// Tells the forwarder where the cells of a request stand.
+enum Finish {
+    /// One part of the request finished: flush its output, then these events.
+    Cell(CellEnd),
+    /// The request is over: send `Done`.
+    Done,
+}
+
+struct CellEnd {
     events: Vec<Event>,
     ok: bool,
+    /// The code evcxr ran and how many cell lines preceded it, to place a panic.
+    code: String,
+    line_offset: usize,
+}
+
+/// One piece of a request that evcxr runs as a cell.
+struct CellRun<'a> {
+    number: u64,
+    code: &'a str,
+    line_offset: usize,
 }
 
 /// Spawns the worker; it starts evcxr with `library` as a dependency, then serves `requests`.
@@ -140,6 +165,7 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
         }
     };
     *lock(&shared.started_in) = Some(started.elapsed().as_secs_f64());
+    let mut hooked_pid = runtime_pid(&shared);
     if requests.is_empty() {
         warm_analyzer(&mut ctx);
     } else {
@@ -150,14 +176,37 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
     let mut cell = 0u64;
     for request in requests {
         match request {
-            Request::Execute { code, out } => {
-                cell += 1;
-                execute(&mut ctx, &shared, &finish_tx, cell, &code, out);
-                if code.trim() == ":clear" {
-                    if let Err(e) = restore_library(&mut ctx, &library) {
-                        eprintln!("ferrolab: {e}");
+            Request::Execute {
+                code,
+                line_offset,
+                out,
+            } => {
+                let _ = out.send(Out::Started);
+                // evcxr's `:clear` also forgets the library and the prelude: run up to it,
+                // put them back, then run what follows, so later lines see `ferrolab`.
+                let parts = split_after_clear(&code);
+                for (offset, part) in parts {
+                    cell += 1;
+                    let cell_info = CellRun {
+                        number: cell,
+                        code: part,
+                        line_offset: line_offset + offset,
+                    };
+                    let ok = execute(&mut ctx, &shared, &finish_tx, &cell_info, out.clone());
+                    if is_clear(part) {
+                        if let Err(e) = restore_library(&mut ctx, &library) {
+                            eprintln!("ferrolab: {e}");
+                        }
+                    }
+                    // A restarted runtime (`:clear`, `:restart`, a kill) lost the panic hook.
+                    if runtime_pid(&shared) != hooked_pid {
+                        hooked_pid = install_panic_hook(&mut ctx, &shared);
+                    }
+                    if !ok {
+                        break;
                     }
                 }
+                let _ = finish_tx.send(Finish::Done);
             }
             Request::Complete {
                 code,
@@ -216,7 +265,7 @@ fn start(
         t0.elapsed().as_secs_f64()
     );
     *lock(&shared.runtime) = Some(ctx.process_handle());
-    spawn_forwarder(outputs, shared.clone(), finish_rx);
+    spawn_forwarder(outputs, shared.clone(), library.to_path_buf(), finish_rx);
     // evcxr's first cell (`42`, no dependencies) trimmed the build's Cargo.lock;
     // restoring the workspace's lock lets cargo add the library without a fresh
     // resolve (no index update, same versions as the workspace).
@@ -235,7 +284,8 @@ fn start(
     state
         .add_dep("ferrolab", &library_dep(library)?)
         .map_err(|e| e.to_string())?;
-    ctx.eval_with_state(PRELUDE, state)
+    // The panic hook goes in with the prelude: one build, and the first cell has it.
+    ctx.eval_with_state(&format!("{PRELUDE}\n{}", super::panic_report::HOOK), state)
         .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
     eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
     Ok(CommandContext::with_eval_context(ctx))
@@ -292,20 +342,21 @@ fn serve_failed(message: &str, requests: Receiver<Request>) {
     }
 }
 
+/// Runs one cell in evcxr; returns whether it succeeded (a panic is seen by the forwarder).
 fn execute(
     ctx: &mut CommandContext,
     shared: &Shared,
     finish: &Sender<Finish>,
-    cell: u64,
-    code: &str,
+    cell: &CellRun,
     out: Sender<Out>,
-) {
+) -> bool {
     let before: Vec<(String, String)> = variables(ctx);
     shared.interrupted.store(false, Ordering::SeqCst);
     shared.killed.store(false, Ordering::SeqCst);
     *lock(&shared.current) = Some(out);
-    *lock(&shared.running) = Some(cell);
-    let result = ctx.execute(code);
+    *lock(&shared.running) = Some(cell.number);
+    let prepared = super::cell::prepare(cell.code);
+    let result = ctx.execute(&prepared.code);
     *lock(&shared.running) = None;
     let after = variables(ctx);
     let mut events = Vec::new();
@@ -315,19 +366,68 @@ fn execute(
             if let Some(took) = outputs.timing {
                 events.push(Event::stdout(format!("Took {}ms\n", took.as_millis())));
             }
+            // The content blocks printed last (the relay passes them to evcxr): the cell's
+            // value if it ends in an expression, else a display (`x.evcxr_display();`).
             if !outputs.content_by_mime_type.is_empty() {
                 let bundle: Bundle = outputs
                     .content_by_mime_type
                     .into_iter()
                     .map(|(mime, content)| (mime, Value::String(content)))
                     .collect();
-                events.push(Event::Result(bundle));
+                events.push(if prepared.has_value {
+                    Event::Result(bundle)
+                } else {
+                    Event::Display { id: None, bundle }
+                });
             }
         }
-        Err(err) => events.push(error_event(err, shared, &before, &after)),
+        Err(err) => events.push(error_event(err, shared, &before, &after, cell, &prepared)),
     }
     *lock(&shared.vars) = after;
-    let _ = finish.send(Finish { events, ok });
+    let _ = finish.send(Finish::Cell(CellEnd {
+        events,
+        ok,
+        code: cell.code.to_string(),
+        line_offset: cell.line_offset,
+    }));
+    ok
+}
+
+/// Splits a cell after each `:clear` line: (lines before the part, part).
+fn split_after_clear(code: &str) -> Vec<(usize, &str)> {
+    let mut parts = Vec::new();
+    let (mut start, mut start_line) = (0, 0);
+    let mut offset = 0;
+    for (number, line) in code.split_inclusive('\n').enumerate() {
+        offset += line.len();
+        if is_clear(line) && !code[offset..].trim().is_empty() {
+            parts.push((start_line, &code[start..offset]));
+            start = offset;
+            start_line = number + 1;
+        }
+    }
+    parts.push((start_line, &code[start..]));
+    parts
+}
+
+/// Whether `code` ends with evcxr's `:clear` command line.
+fn is_clear(code: &str) -> bool {
+    code.trim_end()
+        .lines()
+        .last()
+        .is_some_and(|l| l.trim() == ":clear")
+}
+
+fn runtime_pid(shared: &Shared) -> Option<u32> {
+    lock(&shared.runtime).as_ref().map(|child| lock(child).id())
+}
+
+/// Runs the panic hook cell in the runtime; returns the runtime it was installed in.
+fn install_panic_hook(ctx: &mut CommandContext, shared: &Shared) -> Option<u32> {
+    if let Err(e) = ctx.execute(super::panic_report::HOOK) {
+        eprintln!("ferrolab: the panic hook was not installed: {e}");
+    }
+    runtime_pid(shared)
 }
 
 fn variables(ctx: &CommandContext) -> Vec<(String, String)> {
@@ -355,25 +455,16 @@ fn error_event(
     shared: &Shared,
     before: &[(String, String)],
     after: &[(String, String)],
+    cell: &CellRun,
+    prepared: &super::cell::Prepared,
 ) -> Event {
     let interrupted = shared.interrupted.load(Ordering::SeqCst);
     match err {
-        evcxr::Error::CompilationErrors(errors) => {
-            let evalue = errors.iter().map(|e| e.message()).collect::<Vec<_>>().join("\n");
-            let traceback = errors
-                .iter()
-                .flat_map(|e| {
-                    let text = e.rendered();
-                    let text = if text.trim().is_empty() { e.message() } else { text };
-                    text.lines().map(str::to_string).collect::<Vec<_>>()
-                })
-                .collect();
-            Event::Error {
-                ename: "CompilationError".into(),
-                evalue,
-                traceback,
-            }
+        // A stopped build fails with whatever cargo printed last: none of it is news.
+        evcxr::Error::CompilationErrors(_) | evcxr::Error::Message(_) if interrupted => {
+            error("Interrupted", "the build was stopped; no variables were lost.")
         }
+        evcxr::Error::CompilationErrors(errors) => compile_error(&errors, cell, prepared),
         evcxr::Error::SubprocessTerminated(message) => {
             let lost: Vec<String> = before
                 .iter()
@@ -412,87 +503,248 @@ fn error_event(
                 vars.join(", ")
             ),
         ),
-        evcxr::Error::Message(message) if interrupted => error(
-            "Interrupted",
-            &format!("the build was stopped; no variables were lost.\n{message}"),
-        ),
         evcxr::Error::Message(message) => error("Error", &message),
     }
 }
 
-fn spawn_forwarder(outputs: EvalContextOutputs, shared: Arc<Shared>, finish: Receiver<Finish>) {
+/// rustc's errors drawn on the cell (see `diagnostic`), or advice when the cell's shape
+/// explains them better.
+fn compile_error(
+    errors: &[evcxr::CompilationError],
+    cell: &CellRun,
+    prepared: &super::cell::Prepared,
+) -> Event {
+    let codes: Vec<&str> = errors.iter().filter_map(|e| e.code()).collect();
+    let advice = super::cell::advice(prepared).filter(|_| {
+        if prepared.bare_path.is_some() {
+            // An unknown name is rustc's to explain (it suggests similar names).
+            !codes.contains(&"E0425")
+        } else {
+            codes.contains(&"E0277")
+        }
+    });
+    if let Some(advice) = advice {
+        return error("CompilationError", &advice);
+    }
+    // The whole cell, so labels keep the cell's own line numbers.
+    let whole = format!("{}{}", "\n".repeat(cell.line_offset), cell.code);
+    let mut traceback = Vec::new();
+    let mut messages = Vec::new();
+    for e in errors.iter().filter(|e| e.level() == "error") {
+        let d = diagnostic_of(e, cell.line_offset);
+        if messages.contains(&d.message) && d.labels.is_empty() {
+            continue;
+        }
+        messages.push(d.message.clone());
+        if !traceback.is_empty() {
+            traceback.push(String::new());
+        }
+        traceback.extend(diagnostic::render(&d, &whole));
+    }
+    if messages.is_empty() {
+        messages.push("the cell did not compile".into());
+    }
+    Event::Error {
+        ename: "CompilationError".into(),
+        evalue: messages.join("\n"),
+        traceback,
+    }
+}
+
+fn diagnostic_of(e: &evcxr::CompilationError, line_offset: usize) -> Diagnostic {
+    let mut labels: Vec<Label> = Vec::new();
+    // Help with a place in the cell ("consider …") joins the drawing, secondary.
+    let spanned = e.spanned_messages().iter().map(|m| (m, m.is_primary));
+    for (m, primary) in spanned.chain(e.help_spanned().iter().map(|m| (m, false))) {
+        if let Some(span) = m.span {
+            labels.push(Label {
+                line: span.start_line + line_offset,
+                start: span.start_column,
+                end_line: span.end_line + line_offset,
+                end: span.end_column,
+                // evcxr labels an unlabelled span with the error itself: said in the heading.
+                text: if m.label.starts_with("error: ") {
+                    String::new()
+                } else {
+                    m.label.clone()
+                },
+                primary,
+            });
+        }
+    }
+    labels.dedup();
+    let notes = e.json["children"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|child| child["spans"].as_array().is_none_or(Vec::is_empty))
+        .filter_map(|child| {
+            let level = child["level"].as_str()?;
+            let message = child["message"].as_str()?;
+            // Notes about evcxr's generated code mean nothing to the learner.
+            (!message.contains("evcxr")).then(|| format!("{level}: {message}"))
+        })
+        .collect();
+    Diagnostic {
+        code: e.code().map(str::to_string),
+        message: e.message().replace("<end of input>", "the end of the cell"),
+        labels,
+        notes,
+    }
+}
+
+fn spawn_forwarder(
+    outputs: EvalContextOutputs,
+    shared: Arc<Shared>,
+    library: PathBuf,
+    finish: Receiver<Finish>,
+) {
     let spawned = std::thread::Builder::new()
         .name("evcxr-output".into())
-        .spawn(move || forward(outputs, &shared, finish));
+        .spawn(move || forward(outputs, &shared, library, finish));
     if let Err(e) = spawned {
         eprintln!("ferrolab: cannot start the output thread: {e}");
     }
 }
 
-/// The panic seen in the running cell's stderr, if any (the runtime catches
-/// panics, so evcxr reports success; we report an error like other kernels do).
+/// What the forwarder holds back for the running cell.
 #[derive(Default)]
-struct PanicSeen {
-    seen: bool,
-    message: Option<String>,
+struct Pending {
+    /// Stream text not yet sent: (name, text), merged while lines keep coming.
+    stream: Option<(String, String)>,
+    /// When the held stream text began: it goes out at most [`STREAM_BATCH`] later.
+    stream_since: Option<Instant>,
+    /// evcxr content blocks printed mid-cell one after another: one display.
+    content: Bundle,
+    /// A panic the hook reported during this cell.
+    panic: Option<Panic>,
 }
 
-fn forward(outputs: EvalContextOutputs, shared: &Shared, finish: Receiver<Finish>) {
+fn forward(outputs: EvalContextOutputs, shared: &Shared, library: PathBuf, finish: Receiver<Finish>) {
     let EvalContextOutputs { stdout, stderr } = outputs;
-    let mut panic = PanicSeen::default();
+    let mut pending = Pending::default();
     let send = |event: Event| {
         if let Some(out) = lock(&shared.current).as_ref() {
             let _ = out.send(Out::Event(event));
         }
     };
-    let on_stderr = |line: String, panic: &mut PanicSeen| {
-        if panic.seen && panic.message.is_none() {
-            panic.message = Some(line.clone());
-        }
-        if line.contains("panicked at") {
-            panic.seen = true;
-        }
-        send(Event::stderr(format!("{line}\n")));
-    };
     loop {
+        // Lines are batched into one stream message for at most STREAM_BATCH: output stays
+        // live, and a loop's 1,000 lines are not 1,000 messages.
+        let due = pending.stream_since.map_or(Duration::from_secs(3600), |t| {
+            STREAM_BATCH.saturating_sub(t.elapsed())
+        });
         select! {
             recv(stdout) -> line => match line {
-                Ok(line) => stdout_line(&line, &send),
+                Ok(line) => {
+                    stdout_line(&line, &mut pending, &send);
+                    if pending.stream_since.is_some_and(|t| t.elapsed() >= STREAM_BATCH) {
+                        flush_stream(&mut pending, &send);
+                    }
+                }
                 Err(_) => return,
             },
+            // Only what the runtime wrote before its relay started, or after it died.
             recv(stderr) -> line => match line {
-                Ok(line) => on_stderr(line, &mut panic),
+                Ok(line) => {
+                    flush_stream(&mut pending, &send);
+                    send(Event::stderr(format!("{line}\n")));
+                }
                 Err(_) => return,
             },
-            recv(finish) -> done => {
-                let Ok(done) = done else { return };
-                // evcxr waited for its stdout channel to empty before returning, so
-                // the cell's stdout is already sent; stderr has its own reader, so
-                // take what it has queued.
-                while let Ok(line) = stderr.recv_timeout(STDERR_SETTLE) {
-                    on_stderr(line, &mut panic);
+            recv(finish) -> done => match done {
+                Ok(Finish::Cell(end)) => {
+                    // evcxr returns only after its stdout channel is empty, and the relay put
+                    // the cell's stderr before evcxr's completion line: all output is here.
+                    flush_stream(&mut pending, &send);
+                    flush_content(&mut pending, &send);
+                    let panic = pending.panic.take();
+                    end.events.into_iter().for_each(&send);
+                    if let Some(panic) = panic {
+                        let generated = std::env::var_os("EVCXR_TMPDIR")
+                            .and_then(|dir| std::fs::read_to_string(PathBuf::from(dir).join("src/lib.rs")).ok())
+                            .unwrap_or_default();
+                        let cell = CellSource {
+                            code: &end.code,
+                            line_offset: end.line_offset,
+                            generated: &generated,
+                        };
+                        *lock(&shared.last_backtrace) = Some(panic.backtrace.clone());
+                        if end.ok {
+                            send(super::panic_report::error_event(&panic, &cell, &library));
+                        }
+                    }
                 }
-                done.events.into_iter().for_each(&send);
-                if done.ok && panic.seen {
-                    let message = panic.message.take().unwrap_or_else(|| "the cell panicked".into());
-                    send(error("panic", &message));
+                Ok(Finish::Done) => {
+                    if let Some(out) = lock(&shared.current).take() {
+                        let _ = out.send(Out::Done);
+                    }
                 }
-                panic = PanicSeen::default();
-                if let Some(out) = lock(&shared.current).take() {
-                    let _ = out.send(Out::Done);
-                }
-            }
+                Err(_) => return,
+            },
+            default(due) => flush_stream(&mut pending, &send),
         }
     }
 }
 
-/// One runtime stdout line: a display marker becomes a display event, anything else text.
-fn stdout_line(line: &str, send: &dyn Fn(Event)) {
+fn flush_stream(pending: &mut Pending, send: &dyn Fn(Event)) {
+    pending.stream_since = None;
+    if let Some((name, text)) = pending.stream.take() {
+        send(Event::Stream { name, text });
+    }
+}
+
+/// Sends held-back content blocks as a display: other output follows them.
+fn flush_content(pending: &mut Pending, send: &dyn Fn(Event)) {
+    if !pending.content.is_empty() {
+        let bundle = std::mem::take(&mut pending.content);
+        send(Event::Display { id: None, bundle });
+    }
+}
+
+fn push_stream(pending: &mut Pending, name: &str, text: &str, send: &dyn Fn(Event)) {
+    flush_content(pending, send);
+    match &mut pending.stream {
+        Some((held, held_text)) if held == name => {
+            held_text.push_str(text);
+            held_text.push('\n');
+        }
+        _ => {
+            flush_stream(pending, send);
+            pending.stream = Some((name.to_string(), format!("{text}\n")));
+            pending.stream_since = Some(Instant::now());
+        }
+    }
+}
+
+/// One line of the runtime's relayed stdout: stderr, a content block, a panic, a display
+/// marker, or text.
+fn stdout_line(line: &str, pending: &mut Pending, send: &dyn Fn(Event)) {
+    if let Some(text) = line.strip_prefix(STDERR_PREFIX) {
+        return push_stream(pending, "stderr", text, send);
+    }
+    if let Some(json) = line.strip_prefix(CONTENT_PREFIX) {
+        if let Ok(block) = serde_json::from_str::<Value>(json) {
+            if let (Some(mime), Some(content)) = (block["mime"].as_str(), block["content"].as_str()) {
+                flush_stream(pending, send);
+                pending
+                    .content
+                    .insert(mime.to_string(), Value::String(content.to_string()));
+                return;
+            }
+        }
+    }
+    if let Some(panic) = Panic::parse(line) {
+        pending.panic.get_or_insert(panic);
+        return;
+    }
     match ferrolab::display::split_marker(line) {
         Some((before, msg)) => {
             if !before.is_empty() {
-                send(Event::stdout(format!("{before}\n")));
+                push_stream(pending, "stdout", before, send);
             }
+            flush_stream(pending, send);
+            flush_content(pending, send);
             let bundle: Bundle = msg
                 .data
                 .iter()
@@ -507,7 +759,7 @@ fn stdout_line(line: &str, send: &dyn Fn(Event)) {
                 }
             });
         }
-        None => send(Event::stdout(format!("{line}\n"))),
+        None => push_stream(pending, "stdout", line, send),
     }
 }
 

@@ -8,12 +8,16 @@
 //! so protocol tests need no compiler).
 
 pub mod arith;
+pub mod cell;
 pub mod commands;
+pub mod diagnostic;
 pub mod evcxr_engine;
 mod evcxr_worker;
 mod interrupt;
 pub mod lexical;
 pub mod mock;
+pub mod panic_report;
+pub mod runtime_output;
 pub mod setup;
 pub mod warmup;
 

@@ -6,9 +6,9 @@
 //! status `busy` is published before and `idle` after every request, and a
 //! request that cannot be decoded still gets an error reply when its header
 //! names a `*_request` type. Execution counts and history live here, not in
-//! the engine. Not handled: stdin (`input_request`), comms beyond an empty
-//! `comm_info`, `user_expressions` (always answered empty), debug requests,
-//! and aborting queued cells after an error (`stop_on_error`).
+//! the engine. After a cell fails with `stop_on_error`, the execute requests already
+//! queued are answered `aborted` unrun before the failed cell's idle, as ipykernel does. Not handled: stdin (`input_request`), comms beyond an empty
+//! `comm_info`, `user_expressions` (always answered empty), debug requests.
 
 use super::history::History;
 use super::messages::*;
@@ -45,6 +45,8 @@ pub struct Kernel {
     execution_count: Mutex<u32>,
     history: Mutex<History>,
     shutting_down: AtomicBool,
+    /// A cell failed with `stop_on_error`: queued execute requests are aborted.
+    aborting: AtomicBool,
 }
 
 /// Locks a mutex even if a panicking thread poisoned it: the data (a counter,
@@ -68,7 +70,17 @@ impl Kernel {
             execution_count: Mutex::new(0),
             history: Mutex::new(history),
             shutting_down: AtomicBool::new(false),
+            aborting: AtomicBool::new(false),
         }
+    }
+
+    /// Whether execute requests are being aborted after a failed cell.
+    pub fn aborting(&self) -> bool {
+        self.aborting.load(Ordering::SeqCst)
+    }
+
+    fn stop_aborting(&self) {
+        self.aborting.store(false, Ordering::SeqCst);
     }
 
     pub fn shutting_down(&self) -> bool {
@@ -105,6 +117,19 @@ impl Kernel {
 /// Handles one multipart message from `channel`, sending any reply through
 /// `reply`. Never panics on bad input.
 pub fn dispatch(kernel: &Kernel, channel: Channel, frames: Vec<Vec<u8>>, reply: &mut dyn FnMut(Message)) {
+    dispatch_queued(kernel, channel, frames, reply, &mut || None);
+}
+
+/// [`dispatch`], with `queued` handing out the requests already waiting on the socket:
+/// after a cell fails with `stop_on_error` they are answered (execute requests aborted)
+/// before this request's idle, so a client that sends the next cell on idle finds it run.
+pub fn dispatch_queued(
+    kernel: &Kernel,
+    channel: Channel,
+    frames: Vec<Vec<u8>>,
+    reply: &mut dyn FnMut(Message),
+    queued: &mut dyn FnMut() -> Option<Vec<Vec<u8>>>,
+) {
     let msg = match Message::decode(frames, &kernel.signer) {
         Ok(msg) => msg,
         Err(WireError::BadPart {
@@ -135,7 +160,8 @@ pub fn dispatch(kernel: &Kernel, channel: Channel, frames: Vec<Vec<u8>>, reply: 
             return;
         }
     };
-    around(kernel, &msg, reply, |msg| {
+    let reply = &mut |m: Message| reply(m);
+    around_then(kernel, &msg, reply, queued, |msg| {
         // A panicking engine or handler must not take the socket thread down:
         // the request fails, the kernel keeps serving.
         let handled = std::panic::catch_unwind(AssertUnwindSafe(|| handle(kernel, channel, msg)));
@@ -157,7 +183,19 @@ fn around(
     reply: &mut dyn FnMut(Message),
     body: impl FnOnce(&Message) -> Option<Value>,
 ) {
+    around_then(kernel, msg, reply, &mut || None, body)
+}
+
+/// [`around`]; when the request started aborting, answers the `queued` requests before idle.
+fn around_then(
+    kernel: &Kernel,
+    msg: &Message,
+    reply: &mut dyn FnMut(Message),
+    queued: &mut dyn FnMut() -> Option<Vec<Vec<u8>>>,
+    body: impl FnOnce(&Message) -> Option<Value>,
+) {
     kernel.status(msg, "busy");
+    let was_aborting = kernel.aborting();
     let content = body(msg);
     let msg_type = &msg.header.msg_type;
     match (content, msg_type.strip_suffix("_request")) {
@@ -171,6 +209,14 @@ fn around(
         }
         (Some(_), None) => eprintln!("ferrolab kernel: not replying to non-request {msg_type}"),
         (None, _) => {}
+    }
+    // This request failed a cell with stop_on_error (the queued ones it aborts come here
+    // already aborting).
+    if !was_aborting && kernel.aborting() {
+        while let Some(frames) = queued() {
+            dispatch(kernel, Channel::Shell, frames, reply);
+        }
+        kernel.stop_aborting();
     }
     kernel.status(msg, "idle");
 }
@@ -296,6 +342,15 @@ fn kernel_info(kernel: &Kernel) -> KernelInfoReply {
 
 /// Runs a cell: execute_input, the cell's outputs as they come, the reply.
 fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply {
+    if kernel.aborting() {
+        return ExecuteReply {
+            status: "aborted",
+            execution_count: *lock(&kernel.execution_count),
+            error: None,
+            user_expressions: Map::new(),
+            payload: Vec::new(),
+        };
+    }
     let silent = req.silent;
     // Silent cells never enter the history (spec: silent implies !store_history).
     let store = req.store_history && !silent;
@@ -376,6 +431,9 @@ fn execute(kernel: &Kernel, msg: &Message, req: ExecuteRequest) -> ExecuteReply 
     });
     if store {
         lock(&kernel.history).record(count, &req.code, output);
+    }
+    if error.is_some() && req.stop_on_error {
+        kernel.aborting.store(true, Ordering::SeqCst);
     }
     ExecuteReply {
         status: if error.is_some() { "error" } else { "ok" },

@@ -10,7 +10,7 @@
 //! but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
-use super::handlers::{dispatch, Channel, Kernel, Outgoing};
+use super::handlers::{dispatch_queued, Channel, Kernel, Outgoing};
 use super::history::History;
 use super::wire::{Message, Signer};
 use crate::engine::Engine;
@@ -207,11 +207,17 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
                 continue;
             }
         };
-        dispatch(kernel, channel, frames, &mut |reply| {
+        let mut send_reply = |reply: Message| {
             if let Err(e) = socket.send_multipart(reply.encode(&kernel.signer), 0) {
                 eprintln!("ferrolab kernel: reply on {channel:?} failed: {e}");
             }
-        });
+        };
+        // What is queued on shell now, for aborting after a failed cell (stop_on_error).
+        let mut queued = || match channel {
+            Channel::Shell => socket.recv_multipart(zmq::DONTWAIT).ok(),
+            Channel::Control => None,
+        };
+        dispatch_queued(kernel, channel, frames, &mut send_reply, &mut queued);
     }
 }
 
