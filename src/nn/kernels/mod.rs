@@ -166,7 +166,6 @@ pub(crate) fn zeros<E: Dtype>(n: usize) -> Vec<E> {
 }
 
 /// `acc += v`, element by element: how a backward adds its share to a gradient.
-#[inline(always)]
 pub(crate) fn add_into<E: Dtype>(acc: &mut [E], v: &[E]) {
     acc.iter_mut().zip(v).for_each(|(a, &b)| *a += b);
 }

@@ -22,60 +22,21 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
     let (x, mut tape) = contiguous(x).split_tape();
     let (_, _, h, w) = *x.shape();
     let [b, c, oh, ow] = out;
+    let g = Planes { k, s, w, oh, ow };
     let xv = values(&x);
     let (plane_in, plane_out) = (h * w, oh * ow);
     let mut y = vec![E::zero(); b * c * plane_out];
     // For max pooling: argmax[o] = index into the input plane of the chosen element.
     let mut argmax = vec![0u32; if average { 0 } else { y.len() }];
-    let scale = E::one() / E::from_usize(k * k).unwrap();
-
     if average {
         y.par_chunks_mut(plane_out)
             .zip(xv.par_chunks(plane_in))
-            .for_each(|(y_p, x_p)| {
-                for i in 0..oh {
-                    for j in 0..ow {
-                        let mut sum = E::zero();
-                        for m in 0..k {
-                            let row = &x_p[(i * s + m) * w + j * s..][..k];
-                            sum = row.iter().fold(sum, |a, &v| a + v);
-                        }
-                        y_p[i * ow + j] = sum * scale;
-                    }
-                }
-            });
+            .for_each(|(y_p, x_p)| g.average(x_p, y_p));
     } else {
         y.par_chunks_mut(plane_out)
             .zip(argmax.par_chunks_mut(plane_out))
             .zip(xv.par_chunks(plane_in))
-            .for_each(|((y_p, a_p), x_p)| {
-                if k == 2 && s == 2 {
-                    return simd(
-                        #[inline(always)]
-                        || max_2x2(x_p, w, y_p, a_p, ow),
-                    );
-                }
-                for i in 0..oh {
-                    let (y_row, a_row) = (&mut y_p[i * ow..(i + 1) * ow], &mut a_p[i * ow..(i + 1) * ow]);
-                    for (j, (y, a)) in y_row.iter_mut().zip(a_row.iter_mut()).enumerate() {
-                        let corner = i * s * w + j * s; // the window's top-left input
-                        let (mut best, mut at) = (x_p[corner], corner);
-                        for m in 0..k {
-                            let row = &x_p[corner + m * w..][..k];
-                            for (n, &v) in row.iter().enumerate() {
-                                // Selects on locals, not branches: on random data a branch here
-                                // is mispredicted half the time. Strictly greater, so the first
-                                // maximum in row-major window order wins ties.
-                                let greater = v > best;
-                                best = if greater { v } else { best };
-                                at = if greater { corner + m * w + n } else { at };
-                            }
-                        }
-                        *y = best;
-                        *a = at as u32;
-                    }
-                }
-            });
+            .for_each(|((y_p, a_p), x_p)| g.max(x_p, y_p, a_p));
     }
     let y: Tensor<Dyn4, E, D> = tensor(&x, y, (b, c, oh, ow));
 
@@ -88,32 +49,99 @@ pub(crate) fn pool2d<E: Real, D: Device<E>, T: Tape<E, D>>(
             if average {
                 dx.par_chunks_mut(plane_in)
                     .zip(dy.par_chunks(plane_out))
-                    .for_each(|(dx_p, dy_p)| {
-                        for i in 0..oh {
-                            for j in 0..ow {
-                                let g = dy_p[i * ow + j] * scale;
-                                for m in 0..k {
-                                    for v in &mut dx_p[(i * s + m) * w + j * s..][..k] {
-                                        *v += g;
-                                    }
-                                }
-                            }
-                        }
-                    });
+                    .for_each(|(dx_p, dy_p)| g.average_backward(dy_p, dx_p));
             } else {
                 dx.par_chunks_mut(plane_in)
                     .zip(dy.par_chunks(plane_out).zip(argmax.par_chunks(plane_out)))
-                    .for_each(|(dx_p, (dy_p, a_p))| {
-                        for (&g, &at) in dy_p.iter().zip(a_p) {
-                            dx_p[at as usize] += g; // dx[argmax] += dy
-                        }
-                    });
+                    .for_each(|(dx_p, (dy_p, a_p))| max_backward(dy_p, a_p, dx_p));
             }
             put_grad(grads, &y_id, dy);
             Ok(())
         });
     }
     y.put_tape(tape)
+}
+
+/// The window size `k`, stride `s`, input width `w` and output size `oh × ow` of one plane.
+#[derive(Debug, Clone, Copy)]
+struct Planes {
+    k: usize,
+    s: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Planes {
+    /// `y = mean of the window` for one plane.
+    fn average<E: Real>(&self, x_p: &[E], y_p: &mut [E]) {
+        let Planes { k, s, w, oh, ow } = *self;
+        let scale = E::one() / E::from_usize(k * k).unwrap();
+        for i in 0..oh {
+            for j in 0..ow {
+                let mut sum = E::zero();
+                for m in 0..k {
+                    let row = &x_p[(i * s + m) * w + j * s..][..k];
+                    sum = row.iter().fold(sum, |a, &v| a + v);
+                }
+                y_p[i * ow + j] = sum * scale;
+            }
+        }
+    }
+
+    /// The backward of [`Planes::average`]: `dx += dy / k²` over each window.
+    fn average_backward<E: Real>(&self, dy_p: &[E], dx_p: &mut [E]) {
+        let Planes { k, s, w, oh, ow } = *self;
+        let scale = E::one() / E::from_usize(k * k).unwrap();
+        for i in 0..oh {
+            for j in 0..ow {
+                let g = dy_p[i * ow + j] * scale;
+                for m in 0..k {
+                    for v in &mut dx_p[(i * s + m) * w + j * s..][..k] {
+                        *v += g;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y = max of the window` for one plane, and where it is (`a_p`, an index into the plane).
+    fn max<E: Real>(&self, x_p: &[E], y_p: &mut [E], a_p: &mut [u32]) {
+        let Planes { k, s, w, oh: _, ow } = *self;
+        if k == 2 && s == 2 {
+            return simd(
+                #[inline(always)]
+                || max_2x2(x_p, w, y_p, a_p, ow),
+            );
+        }
+        let rows = y_p.chunks_exact_mut(ow).zip(a_p.chunks_exact_mut(ow));
+        for (i, (y_row, a_row)) in rows.enumerate() {
+            for (j, (y, a)) in y_row.iter_mut().zip(a_row.iter_mut()).enumerate() {
+                let corner = i * s * w + j * s; // the window's top-left input
+                let (mut best, mut at) = (x_p[corner], corner);
+                for m in 0..k {
+                    let row = &x_p[corner + m * w..][..k];
+                    for (n, &v) in row.iter().enumerate() {
+                        // Selects on locals, not branches: on random data a branch here
+                        // is mispredicted half the time. Strictly greater, so the first
+                        // maximum in row-major window order wins ties.
+                        let greater = v > best;
+                        best = if greater { v } else { best };
+                        at = if greater { corner + m * w + n } else { at };
+                    }
+                }
+                *y = best;
+                *a = at as u32;
+            }
+        }
+    }
+}
+
+/// The backward of max pooling for one plane: `dx[argmax] += dy`.
+fn max_backward<E: Real>(dy_p: &[E], a_p: &[u32], dx_p: &mut [E]) {
+    for (&g, &at) in dy_p.iter().zip(a_p) {
+        dx_p[at as usize] += g;
+    }
 }
 
 /// The book's case, 2×2 windows with stride 2, for one plane: each output reads a pair from

@@ -139,16 +139,54 @@ pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>,
         tape = std::mem::take(&mut tape).merge(t);
         x
     });
-    let f = gamma.shape().0;
     let shape = *xs[0].shape();
     let (gv, bv) = (values(gamma), values(beta));
-    let n = E::from_usize(f).unwrap();
     let mut sum = values(&xs[0]);
     for x in &xs[1..] {
         add_into(&mut sum, &values(x));
     }
-    // x̂ is kept for the backward, with r = 1/√(σ² + ε) per row.
-    let mut x_hat = sum;
+    let norm = normalise_rows(sum, &gv, &bv, epsilon);
+    let y: Tensor<S, E, D> = tensor(&xs[0], norm.y, shape);
+
+    if T::OWNS_TAPE {
+        let (gamma, beta, y_id) = (gamma.clone(), beta.clone(), y.clone());
+        let (x_hat, r) = (norm.x_hat, norm.r);
+        tape.add_backward_op(move |grads| {
+            let grads = cpu_grads(grads);
+            let dy = take_grad(grads, &y_id);
+            if N == 1 {
+                // One summand: straight into its gradient.
+                normalise_rows_backward(&dy, &x_hat, &r, &gv, grad_mut(grads, &xs[0]));
+            } else {
+                // Several: once, then into each.
+                let mut dx = vec![E::zero(); dy.len()];
+                normalise_rows_backward(&dy, &x_hat, &r, &gv, &mut dx);
+                for x in &xs {
+                    add_into(grad_mut(grads, x), &dx);
+                }
+            }
+            let (dgamma, dbeta) = scale_shift_gradients(&dy, &x_hat, gv.len());
+            add_into(grad_mut(grads, &gamma), &dgamma);
+            add_into(grad_mut(grads, &beta), &dbeta);
+            put_grad(grads, &y_id, dy);
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
+
+/// What [`normalise_rows`] computes: `y`, and `x̂` with `r = 1/√(σ² + ε)` per row for the backward.
+struct Normalised<E> {
+    y: Vec<E>,
+    x_hat: Vec<E>,
+    r: Vec<E>,
+}
+
+/// `x̂ = (x − μ)·r`, `y = x̂ ⊙ γ + β` for every row of `x` (rows of `γ`'s length), rows in parallel.
+fn normalise_rows<E: Real>(x: Vec<E>, gv: &[E], bv: &[E], epsilon: E) -> Normalised<E> {
+    let f = gv.len();
+    let n = E::from_usize(f).unwrap();
+    let mut x_hat = x;
     let mut r = vec![E::zero(); x_hat.len() / f];
     let mut y = vec![E::zero(); x_hat.len()];
     x_hat
@@ -163,72 +201,52 @@ pub(crate) fn layer_norm_of_sum<const N: usize, S: Shape, E: Real, D: Device<E>,
                     row.iter_mut().for_each(|v| *v -= mean);
                     let var = reduce::dot(row, row) / n;
                     *r = E::one() / (var + epsilon).sqrt();
-                    for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(&gv).zip(&bv) {
+                    for (((v, y), &g), &b) in row.iter_mut().zip(y_row).zip(gv).zip(bv) {
                         *v *= *r; // x̂
                         *y = *v * g + b; // y = x̂ ⊙ γ + β
                     }
                 },
             )
         });
-    let y: Tensor<S, E, D> = tensor(&xs[0], y, shape);
+    Normalised { y, x_hat, r }
+}
 
-    if T::OWNS_TAPE {
-        let (gamma, beta, y_id) = (gamma.clone(), beta.clone(), y.clone());
-        tape.add_backward_op(move |grads| {
-            let grads = cpu_grads(grads);
-            let dy = take_grad(grads, &y_id);
-            // One summand: straight into its gradient; several: once, then into each.
-            let mut shared = if N > 1 {
-                vec![E::zero(); dy.len()]
-            } else {
-                Vec::new()
-            };
-            let dx = if N > 1 {
-                &mut shared[..]
-            } else {
-                grad_mut(grads, &xs[0])
-            };
-            dx.par_chunks_mut(f)
-                .zip(dy.par_chunks(f))
-                .zip(x_hat.par_chunks(f).zip(r.par_iter()))
-                .for_each(|((dx_row, dy_row), (xh, &r))| {
-                    simd(
-                        #[inline(always)]
-                        || {
-                            // g = dy ⊙ γ; dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
-                            let mean_g = reduce::dot(dy_row, &gv) / n;
-                            let mean_gx = reduce::dot3(dy_row, &gv, xh) / n;
-                            for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(&gv).zip(xh) {
-                                *dx += r * (d * g - mean_g - v * mean_gx);
-                            }
-                        },
-                    )
-                });
-            if N > 1 {
-                for x in &xs {
-                    add_into(grad_mut(grads, x), &shared);
-                }
-            }
-            let mut dgamma = vec![E::zero(); f];
-            let mut dbeta = vec![E::zero(); f];
+/// The backward of [`normalise_rows`] into `dx`:
+/// `dx += r · (g − mean(g) − x̂ · mean(g ⊙ x̂))` with `g = dy ⊙ γ`.
+fn normalise_rows_backward<E: Real>(dy: &[E], x_hat: &[E], r: &[E], gv: &[E], dx: &mut [E]) {
+    let f = gv.len();
+    let n = E::from_usize(f).unwrap();
+    dx.par_chunks_mut(f)
+        .zip(dy.par_chunks(f))
+        .zip(x_hat.par_chunks(f).zip(r.par_iter()))
+        .for_each(|((dx_row, dy_row), (xh, &r))| {
             simd(
                 #[inline(always)]
                 || {
-                    for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
-                        for (((dg, db), &d), &v) in
-                            dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh)
-                        {
-                            *dg += d * v;
-                            *db += d;
-                        }
+                    let mean_g = reduce::dot(dy_row, gv) / n;
+                    let mean_gx = reduce::dot3(dy_row, gv, xh) / n;
+                    for (((dx, &d), &g), &v) in dx_row.iter_mut().zip(dy_row).zip(gv).zip(xh) {
+                        *dx += r * (d * g - mean_g - v * mean_gx);
                     }
                 },
-            );
-            add_into(grad_mut(grads, &gamma), &dgamma);
-            add_into(grad_mut(grads, &beta), &dbeta);
-            put_grad(grads, &y_id, dy);
-            Ok(())
+            )
         });
-    }
-    y.put_tape(tape)
+}
+
+/// `dγ = Σ_rows dy ⊙ x̂` and `dβ = Σ_rows dy`, rows of length `f`.
+fn scale_shift_gradients<E: Real>(dy: &[E], x_hat: &[E], f: usize) -> (Vec<E>, Vec<E>) {
+    let mut dgamma = vec![E::zero(); f];
+    let mut dbeta = vec![E::zero(); f];
+    simd(
+        #[inline(always)]
+        || {
+            for (dy_row, xh) in dy.chunks(f).zip(x_hat.chunks(f)) {
+                for (((dg, db), &d), &v) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(dy_row).zip(xh) {
+                    *dg += d * v;
+                    *db += d;
+                }
+            }
+        },
+    );
+    (dgamma, dbeta)
 }
