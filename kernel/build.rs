@@ -3,7 +3,11 @@
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tutorials");
+    // Read when the script runs, not baked in when it was compiled: cargo reuses a compiled
+    // build script across checkouts of the workspace at other paths (CI's clone shares the
+    // target dir), and a baked-in path would embed another checkout's chapters, or none.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("../tutorials");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut chapters: Vec<(String, String)> = std::fs::read_dir(&dir)
         .map(|entries| {
