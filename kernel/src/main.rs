@@ -5,6 +5,7 @@
 //! engine (`FERROLAB_ENGINE=mock` selects the mock engine, for protocol tests).
 
 mod bench;
+mod book_model;
 mod course;
 mod embed;
 mod engine;
@@ -13,8 +14,10 @@ mod jupyter;
 mod notebooks;
 mod repl;
 mod summary;
+mod sync;
 mod train;
 mod tutorial;
+mod warmup_command;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,7 +33,7 @@ struct Cli {
 enum Command {
     /// Print a book model's Keras-style summary.
     Summary {
-        model: summary::ModelName,
+        model: book_model::BookModel,
         /// For `bert`: which sizes.
         #[arg(long, value_enum, default_value = "small")]
         size: summary::BertSize,
@@ -134,16 +137,11 @@ fn main() -> anyhow::Result<()> {
                 Box::new(engine::mock::MockEngine::new())
             } else {
                 // Before any thread starts: it sets the environment evcxr reads.
-                let prepared = engine::setup::prepare()?;
-                let engine =
-                    engine::evcxr_engine::EvcxrEngine::start(prepared.library, prepared.slot.dir.clone());
-                // The slot's lock must live as long as the process.
-                std::mem::forget(prepared.slot);
-                Box::new(engine)
+                Box::new(engine::evcxr_engine::EvcxrEngine::launch()?)
             };
             jupyter::sockets::serve(&info, engine)
         }
-        Some(Command::Warmup { quiet }) => engine::warmup::run(engine::setup::prepare()?, quiet),
+        Some(Command::Warmup { quiet }) => warmup_command::run(quiet),
         Some(Command::Install {
             user: _,
             sys_prefix,
@@ -159,7 +157,7 @@ fn main() -> anyhow::Result<()> {
             if no_warmup {
                 return Ok(());
             }
-            engine::warmup::run(engine::setup::prepare()?, false)
+            warmup_command::run(false)
         }
     }
 }
@@ -168,16 +166,12 @@ fn main() -> anyhow::Result<()> {
 /// progress bar, rather than leave a prompt whose first cell would hang for minutes; with
 /// `wait`, a warm start also waits until the engine is ready (for batch runs).
 fn start_evcxr(wait: bool) -> anyhow::Result<engine::evcxr_engine::EvcxrEngine> {
-    let prepared = engine::setup::prepare()?;
-    let slot = prepared.slot.dir.clone();
-    let engine = engine::evcxr_engine::EvcxrEngine::start(prepared.library, slot.clone());
-    // The slot's lock lives as long as the process.
-    std::mem::forget(prepared.slot);
+    let engine = engine::evcxr_engine::EvcxrEngine::launch()?;
     if engine.started_cold() {
         println!("Building the ferrolab library for Rust cells (once per machine and version)…");
-        engine::warmup::wait_ready(&engine, &slot, false)?;
+        warmup_command::wait_ready(&engine, false)?;
     } else if wait {
-        engine::warmup::wait_ready(&engine, &slot, true)?;
+        warmup_command::wait_ready(&engine, true)?;
     }
     Ok(engine)
 }

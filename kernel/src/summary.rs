@@ -2,20 +2,9 @@
 //!
 //! Models are built with random weights on the CPU just to count and shape them.
 
+use crate::book_model::BookModel;
 use clap::ValueEnum;
 use ferrolab::prelude::*;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModelName {
-    /// The book's CNN for 28×28 digits (34,826 parameters).
-    Cnn,
-    /// The book's stacked LSTM over 100 steps × 10 features (52,874 parameters).
-    Lstm,
-    /// The BERT-style classifier at the chapter's small size.
-    Bert,
-    /// The concepts chapter's MLP for 8×8 digits.
-    Mlp,
-}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum BertSize {
@@ -27,13 +16,13 @@ pub enum BertSize {
     Base,
 }
 
-pub fn run(model: ModelName, size: BertSize) -> anyhow::Result<()> {
+pub fn run(model: BookModel, size: BertSize) -> anyhow::Result<()> {
     let dev = Cpu::seed_from_u64(0);
     let summary = match model {
-        ModelName::Cnn => Cnn::<f32, Cpu>::new(&dev).summary(),
-        ModelName::Lstm => StackedLstm::<f32, Cpu>::new(&dev).summary(),
-        ModelName::Mlp => Mlp::<f32, Cpu>::new(&dev, 64, 32, 10).summary(),
-        ModelName::Bert => match size {
+        BookModel::Cnn => Cnn::<f32, Cpu>::new(&dev).summary(),
+        BookModel::Lstm => StackedLstm::<f32, Cpu>::new(&dev).summary(),
+        BookModel::Mlp => Mlp::<f32, Cpu>::new(&dev, 64, 32, 10).summary(),
+        BookModel::Bert => match size {
             BertSize::Small => {
                 BertClassifier::<f32, Cpu, 2>::new(&dev, BertConfig::small(1000, 2))?.summary(64)
             }

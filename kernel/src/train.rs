@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::book_model::BookModel;
 use anyhow::{bail, Context};
-use clap::ValueEnum;
 use ferrolab::data::{
     digits, digits_28x28, read_csv, sentiment_sentences, sequence_classes, CsvOptions, Dataset, Split,
     WordTokenizer,
@@ -20,23 +20,11 @@ use ferrolab::prelude::*;
 use ferrolab::train::{BatchProgress, EpochLogs, Observer, Plan, Trainable};
 use indicatif::{ProgressBar, ProgressStyle};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TrainModel {
-    /// The book's CNN (1×28×28 digits).
-    Cnn,
-    /// The book's stacked LSTM (100 steps × 10 features).
-    Lstm,
-    /// The BERT-style classifier at the chapter's small size.
-    Bert,
-    /// The concepts chapter's MLP (8×8 digits or a CSV table).
-    Mlp,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// Which model to train.
     #[arg(value_enum)]
-    pub model: TrainModel,
+    pub model: BookModel,
     /// `digits`, `sequences`, `sentiment`, or a CSV file (MLP only).
     #[arg(long, default_value = "digits")]
     pub data: String,
@@ -58,26 +46,26 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let dev = Cpu::seed_from_u64(args.seed);
     match (args.model, args.data.as_str()) {
-        (TrainModel::Cnn, "digits") => {
+        (BookModel::Cnn, "digits") => {
             let data = digits_28x28().stratified_split(0.2, args.seed)?;
             train(&mut Cnn::<f32, Cpu>::new(&dev), &data, &args)
         }
-        (TrainModel::Lstm, "sequences") => {
+        (BookModel::Lstm, "sequences") => {
             let data = sequence_classes(100, args.seed).stratified_split(0.2, args.seed)?;
             train(&mut StackedLstm::<f32, Cpu>::new(&dev), &data, &args)
         }
-        (TrainModel::Bert, "sentiment") => {
+        (BookModel::Bert, "sentiment") => {
             let text = sentiment_sentences(2000, args.seed);
             let tokenizer = WordTokenizer::fit(&text.texts, 16);
             let data = text.encode(&tokenizer).stratified_split(0.2, args.seed)?;
             let cfg = BertConfig::small(tokenizer.vocab_size(), text.classes.len());
             train(&mut BertClassifier::<f32, Cpu, 2>::new(&dev, cfg)?, &data, &args)
         }
-        (TrainModel::Mlp, "digits") => {
+        (BookModel::Mlp, "digits") => {
             let data = digits().stratified_split(0.2, args.seed)?;
             train(&mut Mlp::<f32, Cpu>::new(&dev, 64, 32, 10), &data, &args)
         }
-        (TrainModel::Mlp, file) if file.ends_with(".csv") => {
+        (BookModel::Mlp, file) if file.ends_with(".csv") => {
             let table = read_csv(file, &CsvOptions::default())?;
             let (features, classes) = (table.feature_names.len(), table.data.classes.len());
             let data = table.data.stratified_split(0.2, args.seed)?;

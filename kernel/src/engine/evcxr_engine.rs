@@ -12,11 +12,12 @@
 
 use super::commands::{CommandError, CommandRegistry};
 pub use super::evcxr_worker::Status;
-use super::evcxr_worker::{self, lock, Out, Request, Shared};
+use super::evcxr_worker::{self, Out, Request, Shared};
 use super::{
     char_to_byte, lexical, plain, rust_language_info, word_at, Bundle, Completeness, Completions, Engine,
     EngineInfo, Event,
 };
+use crate::sync::lock;
 use crossbeam_channel::Sender;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -101,6 +102,9 @@ pub struct EvcxrEngine {
     /// The library was not built in the build dir when the engine started: the first cell
     /// waits for that build.
     cold: bool,
+    /// The library's source and the build dir cells compile in.
+    library: PathBuf,
+    build_dir: PathBuf,
 }
 
 impl EvcxrEngine {
@@ -117,7 +121,13 @@ impl EvcxrEngine {
             .unwrap_or(DEFAULT_GRACE_SECS);
         let grace_ms = Arc::new(AtomicU64::new((grace_secs * 1000.0) as u64));
         let mut commands = CommandRegistry::standard();
-        register_native(&mut commands, &shared, &grace_ms, library, build_dir);
+        register_native(
+            &mut commands,
+            &shared,
+            &grace_ms,
+            library.clone(),
+            build_dir.clone(),
+        );
         for (name, args, help) in EVCXR_COMMANDS {
             // Listed for :help and completion; `execute` routes them to evcxr.
             commands.register(name, args, help, Box::new(|_, _| Ok(())));
@@ -128,7 +138,29 @@ impl EvcxrEngine {
             requests,
             grace_ms,
             cold,
+            library,
+            build_dir,
         }
+    }
+
+    /// Prepares what evcxr reads (`setup::prepare`: its environment and a build slot) and
+    /// starts the engine, holding the slot's lock for the rest of the process. Call it before
+    /// any other thread starts: it sets environment variables.
+    pub fn launch() -> anyhow::Result<Self> {
+        let prepared = super::setup::prepare()?;
+        let engine = Self::start(prepared.library, prepared.slot.dir.clone());
+        std::mem::forget(prepared.slot);
+        Ok(engine)
+    }
+
+    /// The library's source directory.
+    pub fn library(&self) -> &std::path::Path {
+        &self.library
+    }
+
+    /// The build dir cells compile in.
+    pub fn build_dir(&self) -> &std::path::Path {
+        &self.build_dir
     }
 
     /// Whether the library was not yet built for cells when the engine started, so that

@@ -13,6 +13,7 @@ use super::panic_report::{CellSource, Panic};
 use super::runtime_output::{CONTENT_PREFIX, STDERR_PREFIX};
 use super::setup::{OPT_LEVEL, PROFILE_ENV};
 use super::{Bundle, Event};
+use crate::sync::lock;
 use crossbeam_channel::{select, Receiver, Sender};
 use evcxr::{CommandContext, EvalContext, EvalContextOutputs};
 use serde_json::Value;
@@ -110,11 +111,6 @@ impl Shared {
             last_backtrace: Mutex::new(None),
         }
     }
-}
-
-/// Locks, ignoring poisoning: a panicked holder leaves data we can still read.
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Tells the forwarder where the cells of a request stand.

@@ -7,7 +7,8 @@
 //! cell is still running after the grace period, kill the runtime; evcxr restarts
 //! it and the worker reports which variables were lost. Linux only (`/proc`).
 
-use super::evcxr_worker::{lock, Shared};
+use super::evcxr_worker::Shared;
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::process::Child;
 use std::sync::atomic::Ordering;

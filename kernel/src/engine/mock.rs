@@ -15,6 +15,7 @@ use super::{
     char_to_byte, lexical, plain, rust_language_info, word_at, Bundle, Completeness, Completions, Engine,
     EngineInfo, Event,
 };
+use crate::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,7 +65,7 @@ impl MockEngine {
         if let Some(text) = call_arg(line, "panic") {
             return Err(error("panic", &text));
         }
-        let vars = self.variables.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let vars = lock(&self.variables).clone();
         if let Some(rest) = line.strip_prefix("let ") {
             let (name, expr) = rest
                 .split_once('=')
@@ -129,7 +130,7 @@ impl Engine for MockEngine {
         let mut candidates: Vec<String> = if prefix.starts_with(':') {
             self.commands.names()
         } else {
-            let vars = self.variables.lock().unwrap_or_else(|e| e.into_inner());
+            let vars = lock(&self.variables);
             BUILTINS
                 .iter()
                 .map(|(name, _)| name.to_string())
@@ -156,7 +157,7 @@ impl Engine for MockEngine {
         if let Some((_, doc)) = BUILTINS.iter().find(|(name, _)| *name == word) {
             return Some(plain(*doc));
         }
-        let vars = self.variables.lock().unwrap_or_else(|e| e.into_inner());
+        let vars = lock(&self.variables);
         vars.get(word).map(|v| plain(format!("{word}: i64 = {v}")))
     }
 
@@ -179,7 +180,7 @@ impl Engine for MockEngine {
 
     fn shutdown(&self, _restart: bool) {
         self.interrupt();
-        self.variables.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        lock(&self.variables).clear();
     }
 }
 

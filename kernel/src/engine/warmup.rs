@@ -1,33 +1,44 @@
-//! `ferrolab warmup`: builds the library into the persistent evcxr build dir ahead
-//! of time, with a progress bar, so the first notebook cell does not wait for it.
+//! Whether and how far the library is built for cells, and waiting for the engine: the data
+//! behind `ferrolab warmup`'s progress bar and the REPL's first start, which draw it.
 //!
-//! It starts the same engine the kernel starts and waits until it is ready. The bar
-//! counts cargo's units (fingerprint dirs) against the packages in the build's
-//! Cargo.lock: an estimate (build scripts count as extra units), not cargo's own
-//! progress, which evcxr does not expose.
+//! Progress counts cargo's units (fingerprint dirs) against the packages in the build's
+//! Cargo.lock: an estimate (build scripts count as extra units), not cargo's own progress,
+//! which evcxr does not expose.
 
 use super::evcxr_engine::{EvcxrEngine, Status};
-use super::setup::Prepared;
 use super::{Engine, Event};
 use anyhow::{bail, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Starts the engine, shows progress until it is ready, then runs `1+1` as a check.
-pub fn run(prepared: Prepared, quiet: bool) -> Result<()> {
-    let started = Instant::now();
-    let slot = prepared.slot.dir.clone();
-    if !quiet {
-        println!(
-            "Building the ferrolab library for notebook cells (once per machine and version)\n  library:   {}\n  build dir: {}",
-            prepared.library.display(),
-            slot.display()
-        );
+/// How far the library's build for cells has come: about `built` of `total` units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildProgress {
+    pub built: u64,
+    pub total: u64,
+}
+
+/// Waits until `engine` is ready, reporting the build's progress about five times a second
+/// and once more when it is done.
+pub fn wait_ready(engine: &EvcxrEngine, report: &mut dyn FnMut(BuildProgress)) -> Result<()> {
+    let slot = engine.build_dir();
+    loop {
+        match engine.status() {
+            Status::Ready => break,
+            Status::Failed(e) => bail!("{e}"),
+            Status::Starting => {}
+        }
+        report(build_progress(slot));
+        std::thread::sleep(Duration::from_millis(200));
     }
-    let engine = EvcxrEngine::start(prepared.library.clone(), slot.clone());
-    wait_ready(&engine, &slot, quiet)?;
-    let check = Instant::now();
+    let built = build_progress(slot).built;
+    report(BuildProgress { built, total: built });
+    Ok(())
+}
+
+/// Runs `1+1` on a ready engine, as a check: the seconds the cell took.
+pub fn check(engine: &EvcxrEngine) -> Result<f64> {
+    let started = Instant::now();
     let mut result = None;
     engine.execute("1+1", &mut |event| match event {
         Event::Result(bundle) => result = bundle.get("text/plain").cloned(),
@@ -38,58 +49,18 @@ pub fn run(prepared: Prepared, quiet: bool) -> Result<()> {
     if result.as_deref() != Some("2") {
         bail!("the engine started but `1+1` gave {result:?}");
     }
-    if !quiet {
-        println!(
-            "Ready in {:.1} s; a cell (`1+1`) takes {:.2} s.",
-            started.elapsed().as_secs_f64(),
-            check.elapsed().as_secs_f64()
-        );
-    }
-    engine.shutdown(false);
-    Ok(())
-}
-
-/// Waits until `engine` is ready, with a progress bar of the library build in `slot`
-/// (hidden when `quiet`). Used by `warmup` and by the REPL's first start on a machine.
-pub fn wait_ready(engine: &EvcxrEngine, slot: &Path, quiet: bool) -> Result<()> {
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(1)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} units {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    loop {
-        match engine.status() {
-            Status::Ready => break,
-            Status::Failed(e) => {
-                bar.abandon_with_message("failed");
-                bail!("{e}");
-            }
-            Status::Starting => {}
-        }
-        let (done, total) = progress(slot);
-        bar.set_length(total.max(done).max(1));
-        bar.set_position(done);
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let (done, _) = progress(slot);
-    bar.set_length(done.max(1));
-    bar.finish_with_message("built");
-    Ok(())
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Whether the library looks built in `slot` (nine tenths of its units or more): a start
 /// then takes seconds, not the minutes of a first build.
 pub fn is_built(slot: &Path) -> bool {
-    let (built, total) = progress(slot);
+    let BuildProgress { built, total } = build_progress(slot);
     built * 10 >= total * 9 && total > 0
 }
 
-/// (units built, packages to build) in a slot, both estimates.
-fn progress(slot: &Path) -> (u64, u64) {
+/// Units built and packages to build in a slot, both estimates.
+fn build_progress(slot: &Path) -> BuildProgress {
     let total = std::fs::read_to_string(slot.join("Cargo.lock"))
         .map(|lock| lock.matches("[[package]]").count() as u64)
         .unwrap_or(0);
@@ -111,7 +82,7 @@ fn progress(slot: &Path) -> (u64, u64) {
             done += entries.count() as u64;
         }
     }
-    (done, total)
+    BuildProgress { built: done, total }
 }
 
 #[cfg(test)]
@@ -127,7 +98,7 @@ mod tests {
         for n in 0..8 {
             std::fs::create_dir_all(fingerprints.join(format!("unit-{n}"))).unwrap();
         }
-        assert_eq!(progress(slot.path()), (8, 10));
+        assert_eq!(build_progress(slot.path()), BuildProgress { built: 8, total: 10 });
         assert!(!is_built(slot.path()));
         std::fs::create_dir_all(fingerprints.join("unit-8")).unwrap();
         assert!(is_built(slot.path()));

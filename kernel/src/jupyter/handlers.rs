@@ -14,12 +14,13 @@ use super::history::History;
 use super::messages::*;
 use super::wire::{Message, Signer, WireError, PROTOCOL_VERSION};
 use crate::engine::{Bundle, Completeness, Engine, Event};
+use crate::sync::lock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, Mutex};
 
 /// The channel a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +48,6 @@ pub struct Kernel {
     shutting_down: AtomicBool,
     /// A cell failed with `stop_on_error`: queued execute requests are aborted.
     aborting: AtomicBool,
-}
-
-/// Locks a mutex even if a panicking thread poisoned it: the data (a counter,
-/// the history) stays usable, and one bad request must not stop the kernel.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Kernel {
