@@ -109,8 +109,9 @@ pub struct EvcxrEngine {
 
 impl EvcxrEngine {
     /// Starts evcxr in the background with `library` as a path dependency. The
-    /// environment (build dir, profile overrides) must already be set (`setup::prepare`).
-    pub fn start(library: PathBuf, build_dir: PathBuf) -> Self {
+    /// environment (build dir, profile overrides) must already be set: [`Self::launch`]
+    /// sets it and is the way in.
+    fn start(library: PathBuf, build_dir: PathBuf) -> Self {
         let cold = !super::warmup::is_built(&build_dir);
         let shared = Arc::new(Shared::new());
         let (requests, rx) = crossbeam_channel::unbounded();
