@@ -38,8 +38,8 @@ pub use crate::plot::{
 pub use crate::summary::Summary;
 pub use crate::train::{
     evaluate, fit, fit_with, load_checkpoint, predict, predict_proba, request_cancel, save_checkpoint,
-    BatchProgress, Callback, Classifier, CsvLogger, EarlyStopping, FitConfig, History, LiveCurves, Metrics,
-    ModelCheckpoint, Observer, StopReason, TextProgress, TrainError, Verbose,
+    BatchProgress, Callback, Classifier, CsvLogger, EarlyStopping, FitConfig, History, Keras, LiveCurves,
+    Metrics, ModelCheckpoint, Observer, StopReason, TextProgress, TrainError, Verbose,
 };
 pub use crate::{data, plot};
 pub use dfdx::optim::{Adam, AdamConfig, RMSprop, RMSpropConfig, Sgd, SgdConfig};

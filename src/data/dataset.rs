@@ -81,6 +81,25 @@ pub trait Dataset {
     }
 }
 
+/// A borrowed dataset is a dataset: `fit(&mut model, &data, …)` takes `&dyn Dataset` too.
+impl<T: Dataset + ?Sized> Dataset for &T {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        (**self).item_shape()
+    }
+
+    fn get(&self, index: usize) -> Sample {
+        (**self).get(index)
+    }
+
+    fn classes(&self) -> Vec<String> {
+        (**self).classes()
+    }
+}
+
 /// Splits indices class by class: each class gives `round(count * test_fraction)` of its
 /// items to the test side, chosen by a seeded shuffle, so both sides keep the class mix.
 pub fn stratified_split_indices(

@@ -27,6 +27,7 @@ mod error;
 mod feed;
 mod fit;
 mod history;
+mod keras;
 mod observer;
 mod walk;
 
@@ -41,5 +42,6 @@ pub use error::{TrainError, TrainResult};
 pub use feed::{Classifier, FeatureInput, Feed, ImageInput, Logits, SequenceInput, TokenInput, Trainable};
 pub use fit::{evaluate, fit, fit_with, predict, predict_proba};
 pub use history::{EpochLogs, History, Metrics, StopReason, METRIC_NAMES};
+pub use keras::Keras;
 pub use observer::{BatchProgress, LiveCurves, Observer, Plan, Silent, TextProgress};
 pub use walk::{tensor_specs, TensorSpec};
