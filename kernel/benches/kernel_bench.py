@@ -43,7 +43,7 @@ FERROLAB_SETUP = (
     "let data = ferrolab::data::digits();\n"
     "let mut mlp = Mlp::<f32, Cpu>::new(&Cpu::seed_from_u64(0), 64, 32, 10);"
 )
-FERROLAB_LOOP = "fit(&mut mlp, &data, &FitConfig::default().epochs(1_000_000)).unwrap();"
+FERROLAB_LOOP = "mlp.fit(&data, &FitConfig::default().epochs(1_000_000)).unwrap();"
 LIBRARY_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 EVCXR_LOOP = 'println!("running");\nloop { std::thread::sleep(std::time::Duration::from_millis(5)); }'
 PYTHON_LOOP = 'import time\nprint("running", flush=True)\nwhile True: time.sleep(0.005)'

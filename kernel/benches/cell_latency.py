@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time from submitting a cell to its first output, through the real ferrolab kernel.
 
-Usage: cell_latency.py PATH/TO/ferrolab [--rounds N]
+Usage: python kernel/benches/cell_latency.py PATH/TO/ferrolab [--rounds N]
 
 Starts the kernel with jupyter_client, warms it (first cell, library loaded), then for
 each cell below submits it N times (fresh variable names, so nothing is cached by name)
