@@ -328,11 +328,13 @@ fn errors_at_the_cells_lines(kernel: &Kernel, steps: &mut Steps) {
     );
     let tb = traceback(&reply);
     steps.check(
-        "a shape error in a model names the layer, the library's frame and the cell",
+        "a shape error in a model names the layer, the library's frame and the cell line that called it",
         reply.content["ename"] == "panic"
             && tb.contains("Cnn: expected input (batch, 1, 28, 28), got shape (2, 3, 28, 28)")
             && tb.contains("at dfdx-0.13.0/src/nn/module.rs")
-            && tb.contains("in your cell")
+            && tb.contains("panic at cell line 4:")
+            && tb.contains("  let y = model.forward(x);")
+            && tb.contains("in your cell, line 4")
             && no_generated_code(&tb),
         &tb,
     );

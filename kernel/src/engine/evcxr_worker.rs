@@ -657,13 +657,15 @@ fn forward(outputs: EvalContextOutputs, shared: &Shared, library: PathBuf, finis
                     let panic = pending.panic.take();
                     end.events.into_iter().for_each(&send);
                     if let Some(panic) = panic {
-                        let generated = std::env::var_os("EVCXR_TMPDIR")
-                            .and_then(|dir| std::fs::read_to_string(PathBuf::from(dir).join("src/lib.rs")).ok())
+                        let generated_path = std::env::var_os("EVCXR_TMPDIR")
+                            .map(|dir| PathBuf::from(dir).join("src/lib.rs"))
                             .unwrap_or_default();
+                        let generated = std::fs::read_to_string(&generated_path).unwrap_or_default();
                         let cell = CellSource {
                             code: &end.code,
                             line_offset: end.line_offset,
                             generated: &generated,
+                            generated_path: &generated_path,
                         };
                         *lock(&shared.last_backtrace) = Some(panic.backtrace.clone());
                         if end.ok {

@@ -104,6 +104,8 @@ pub struct CellSource<'a> {
     pub line_offset: usize,
     /// evcxr's generated `src/lib.rs` for this cell.
     pub generated: &'a str,
+    /// Where that file is: backtrace frames name it by its full path.
+    pub generated_path: &'a std::path::Path,
 }
 
 impl CellSource<'_> {
@@ -142,55 +144,61 @@ impl CellSource<'_> {
         cell.get(nth).map(|(i, _)| i + 1 + self.line_offset)
     }
 
-    /// Whether a panic location is in the generated crate: cargo builds it from its own
-    /// folder, so rustc names its source relatively, and only it.
-    fn is_cell_file(file: &str) -> bool {
-        file == "src/lib.rs"
+    /// Whether a place is in the generated crate: cargo builds it from its own folder, so
+    /// rustc names its source relatively (panic locations), and its line tables by the full
+    /// path (backtrace frames).
+    fn is_cell_file(&self, file: &str) -> bool {
+        file == "src/lib.rs" || std::path::Path::new(file) == self.generated_path
     }
 }
 
 /// The error a learner sees for `panic`: `message`, the cell line, the frames that matter.
 ///
-/// Cells and the library are built without debug info (it would slow every cell), so a
-/// frame has a place only where std's panic location gives one (`unwrap`, indexing and
-/// `panic!` in the cell point at it); other frames are named by their function.
+/// The cell crate has line tables (see `setup::CELL_PROFILE`); the library and dfdx have
+/// none, to keep cells fast to build. So a panic raised in the cell has its line from std's
+/// panic location, and one raised inside the library has it from the innermost cell frame
+/// of the backtrace: the line that called into the library.
 pub fn error_event(panic: &Panic, cell: &CellSource, library: &std::path::Path) -> Event {
     let library = library.to_string_lossy();
-    let cell_line = if CellSource::is_cell_file(&panic.file) {
-        cell.cell_line(panic.line)
-    } else {
-        None
-    };
-    let mut shown = Vec::new();
-    if cell_line.is_none() && !CellSource::is_cell_file(&panic.file) {
-        shown.push(format!(
-            "  at {}:{}",
-            short_path(&panic.file, &library),
-            panic.line
-        ));
-    }
     let frames = frames(&panic.backtrace);
     // The frames above the unwinder's entry are the hook and std's panic machinery.
     let start = frames
         .iter()
         .position(|f| f.function.contains("rust_begin_unwind"))
         .map_or(0, |i| i + 1);
-    for frame in &frames[start..] {
+    let frames = &frames[start..];
+    let raised_in_cell = cell.is_cell_file(&panic.file);
+    let cell_line = if raised_in_cell {
+        cell.cell_line(panic.line)
+    } else {
+        frames.iter().find_map(|f| match (&f.file, f.line) {
+            (Some(file), Some(line)) if cell.is_cell_file(file) => cell.cell_line(line),
+            _ => None,
+        })
+    };
+    let mut shown = Vec::new();
+    let raised_at = format!("{}:{}", short_path(&panic.file, &library), panic.line);
+    if !raised_in_cell {
+        shown.push(format!("  at {raised_at}"));
+    }
+    for frame in frames {
         let function = short_function(&frame.function);
         // Below the cell is evcxr's runtime (and the kernel binary, also `ferrolab`).
-        if function.starts_with("evcxr::") {
+        if function.starts_with("evcxr::") || function.contains("run_user_code_") {
             break;
         }
         let place = match (&frame.file, frame.line) {
-            (Some(file), Some(line)) => format!(" ({}:{line})", short_path(file, &library)),
-            _ => String::new(),
+            (Some(file), Some(line)) if !cell.is_cell_file(file) => {
+                Some(format!("{}:{line}", short_path(file, &library)))
+            }
+            _ => None,
         };
-        if function.contains("run_user_code_") {
-            break;
-        }
-        let ours = ["ferrolab::", "<ferrolab::", "dfdx::", "<dfdx::"];
-        if ours.iter().any(|p| function.starts_with(p)) {
-            shown.push(format!("  in {function}{place}"));
+        if is_ours(function, place.as_deref()) && place.as_deref() != Some(raised_at.as_str()) {
+            let name = without_generics(function);
+            shown.push(match place {
+                Some(place) => format!("  in {name} ({place})"),
+                None => format!("  in {name}"),
+            });
         }
     }
     // The panic happened while the cell ran, whether or not its frame has a name.
@@ -214,6 +222,24 @@ pub fn error_event(panic: &Panic, cell: &CellSource, library: &std::path::Path) 
         evalue: panic.message.clone(),
         traceback,
     }
+}
+
+/// A frame of the library or dfdx: by its symbol's path (code compiled in the library) or,
+/// for their generic code compiled into the cell with line tables, by its source file.
+fn is_ours(function: &str, place: Option<&str>) -> bool {
+    let by_name = ["ferrolab::", "<ferrolab::", "dfdx::", "<dfdx::"];
+    let by_file = ["src/", "dfdx-"];
+    by_name.iter().any(|p| function.starts_with(p))
+        || place.is_some_and(|p| by_file.iter().any(|f| p.starts_with(f)))
+}
+
+/// `forward<ferrolab::models::cnn::Cnn<f32, …>, …>` -> `forward`: line tables name a
+/// generic function with all its type arguments, which say nothing to a learner.
+fn without_generics(function: &str) -> &str {
+    if function.starts_with('<') {
+        return function;
+    }
+    function.split('<').next().unwrap_or(function)
 }
 
 /// A path a learner can place: inside the library from its root, inside a registry crate
@@ -261,6 +287,7 @@ mod tests {
             code,
             line_offset: 0,
             generated: GENERATED,
+            generated_path: std::path::Path::new("/cache/slot-0/src/lib.rs"),
         };
         assert_eq!(cell.cell_line(7), Some(1));
         assert_eq!(cell.cell_line(8), Some(2));
@@ -284,6 +311,7 @@ mod tests {
             code: "let v = vec![1, 2, 3];\nlet a = v[0];\nlet a = v[0];\nv[3]",
             line_offset: 0,
             generated: GENERATED,
+            generated_path: std::path::Path::new("/cache/slot-0/src/lib.rs"),
         };
         let Event::Error {
             traceback, evalue, ..
@@ -319,6 +347,42 @@ mod tests {
                 "  at dfdx-0.13.0/src/nn/module.rs:21",
                 "  in dfdx::nn::module::Module::forward",
                 "  in your cell",
+                "(`:backtrace` shows every frame)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_panic_inside_the_library_is_placed_at_the_cell_line_that_called_it() {
+        // As std renders it when only the cell crate has line tables (setup::CELL_PROFILE).
+        let backtrace = "   0: {closure#0}\n             at /cache/slot-0/src/lib.rs:28:21\n   5: __rustc::rust_begin_unwind\n   8: unwrap<dfdx::tensor::tensor_impls::Tensor<(usize, usize), f32>, ferrolab::error::Error>\n             at /root/.rustup/toolchains/stable/lib/rustlib/src/rust/library/core/src/result.rs:1233:23\n   9: try_forward<f32, dfdx::tensor::cpu::device::Cpu>\n             at /lib/src/models/cnn.rs:80:13\n  10: forward<ferrolab::models::cnn::Cnn<f32, dfdx::tensor::cpu::device::Cpu>, dfdx::tensor::tensor_impls::Tensor<(usize, usize, usize, usize), f32>>\n             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/dfdx-0.13.0/src/nn/module.rs:21:33\n  11: {closure#0}\n             at /cache/slot-0/src/lib.rs:8:15\n  16: run_user_code_3\n             at /cache/slot-0/src/lib.rs:6:7\n  17: load_and_run\n             at /home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/evcxr-0.22.0/src/runtime.rs:83:39\n";
+        let panic = Panic {
+            message: "called `Result::unwrap()` on an `Err` value: Cnn: expected input (batch, 1, 28, 28)"
+                .into(),
+            file: "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/dfdx-0.13.0/src/nn/module.rs"
+                .into(),
+            line: 21,
+            column: 33,
+            thread: "main".into(),
+            backtrace: backtrace.into(),
+        };
+        let cell = CellSource {
+            code: "let v = vec![1, 2, 3];\nlet a = v[0];\nlet a = v[0];\nv[3]",
+            line_offset: 0,
+            generated: GENERATED,
+            generated_path: std::path::Path::new("/cache/slot-0/src/lib.rs"),
+        };
+        let Event::Error { traceback, .. } = error_event(&panic, &cell, std::path::Path::new("/lib")) else {
+            panic!()
+        };
+        assert_eq!(
+            traceback,
+            vec![
+                "panic at cell line 2: called `Result::unwrap()` on an `Err` value: Cnn: expected input (batch, 1, 28, 28)",
+                "  let a = v[0];",
+                "  at dfdx-0.13.0/src/nn/module.rs:21",
+                "  in try_forward (src/models/cnn.rs:80)",
+                "  in your cell, line 2",
                 "(`:backtrace` shows every frame)",
             ]
         );

@@ -230,6 +230,19 @@ pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// The profile of evcxr's cell crate (`ctx`) beside its own `[profile.dev]`, which says
+/// `debug = false` and strips: line tables let a panic raised inside the library be traced
+/// back to the cell line that called it (see `panic_report.rs`). Cargo reads the config of
+/// every directory above the one it runs in, so the file sits in the slots' root (evcxr
+/// rewrites the slot's own `.cargo/config.toml`); only the cell crate's profile changes,
+/// so the library's build is reused.
+pub const CELL_PROFILE: &str = "# Written by the ferrolab engine; see kernel/src/engine/setup.rs.\n\
+     [profile.dev.package.ctx]\ndebug = \"line-tables-only\"\nstrip = \"none\"\n";
+
+fn write_cell_profile(root: &Path) -> Result<()> {
+    write_if_changed(&root.join(".cargo").join("config.toml"), CELL_PROFILE)
+}
+
 /// Sets the process environment evcxr reads: its build dir and the profile
 /// overrides. Must run before any other thread starts (environment writes are not
 /// thread-safe), i.e. first thing after `runtime_hook` in `main`.
@@ -257,8 +270,10 @@ pub struct Prepared {
 /// before spawning threads.
 pub fn prepare() -> Result<Prepared> {
     let library = library_path()?;
-    let slot = acquire_slot(&build_root(&library)?)?;
+    let root = build_root(&library)?;
+    let slot = acquire_slot(&root)?;
     seed_lockfile(&slot.dir, &library);
+    write_cell_profile(&root)?;
     set_process_env(&slot.dir);
     Ok(Prepared { library, slot })
 }
