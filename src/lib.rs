@@ -25,8 +25,11 @@ pub mod models;
 pub mod nn;
 pub mod plot;
 pub mod prelude;
+pub mod stack_trace;
 pub mod summary;
 pub mod train;
 
 pub use dfdx;
 pub use error::{Error, Result};
+// JSON for cells (a chapter reads a model server's replies); already a dependency.
+pub use serde_json;

@@ -94,12 +94,27 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// Whether the first argument names one of our subcommands (`serve`, `embed`, …).
+fn started_as_command() -> bool {
+    use clap::CommandFactory;
+    let Some(first) = std::env::args_os().nth(1) else {
+        return false;
+    };
+    Cli::command().get_subcommands().any(|c| first == c.get_name())
+}
+
 fn main() -> anyhow::Result<()> {
     // The binary doubles as evcxr's runtime process and rustc wrapper; in those
     // roles this call never returns. It must run before anything else.
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
-        // As evcxr's runtime: one ordered output stream (see the module).
-        engine::runtime_output::relay();
+        if started_as_command() {
+            // `ferrolab serve …` run from a cell inherits the runtime's environment, but
+            // evcxr starts its runtime without a subcommand. No other thread exists yet.
+            std::env::remove_var("EVCXR_IS_RUNTIME");
+        } else {
+            // As evcxr's runtime: one ordered output stream (see the module).
+            engine::runtime_output::relay();
+        }
     }
     evcxr::runtime_hook();
     match Cli::parse().command {

@@ -29,6 +29,7 @@ pub mod ch04_2;
 pub mod ch04_3;
 pub mod ch05;
 pub mod ch06;
+pub mod ch07;
 
 use std::fmt::{self, Debug, Display};
 use std::panic::{self, AssertUnwindSafe};

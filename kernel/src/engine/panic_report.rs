@@ -14,8 +14,9 @@ use serde::Deserialize;
 /// Starts the hook's line on the runtime's stdout; a JSON [`Panic`] follows.
 pub const MARKER: &str = "FERROLAB_PANIC ";
 
-/// The cell that installs the hook. `std::backtrace` renders the frames; the hook escapes
-/// them into one JSON line itself (cells have no serde).
+/// The cell that installs the hook. `ferrolab::stack_trace` renders the frames (std's own
+/// backtrace cannot name cells loaded after its first one); the hook escapes them into one
+/// JSON line itself.
 pub const HOOK: &str = r#"std::panic::set_hook(Box::new(|info| {
     fn esc(s: &str) -> String {
         let mut out = String::with_capacity(s.len() + 2);
@@ -37,7 +38,7 @@ pub const HOOK: &str = r#"std::panic::set_hook(Box::new(|info| {
         .map(|l| (l.file().to_string(), l.line(), l.column()))
         .unwrap_or_default();
     let thread = std::thread::current().name().unwrap_or("").to_string();
-    let backtrace = std::backtrace::Backtrace::force_capture().to_string();
+    let backtrace = ferrolab::stack_trace::capture();
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "FERROLAB_PANIC {{\"message\":\"{}\",\"file\":\"{}\",\"line\":{},\"column\":{},\"thread\":\"{}\",\"backtrace\":\"{}\"}}",
@@ -94,6 +95,30 @@ pub fn frames(backtrace: &str) -> Vec<Frame> {
         }
     }
     frames
+}
+
+/// The frames of one the runtime could only place in its object file (`<unknown> @
+/// /…/libcode_6.so+0x1a2b`, see `ferrolab::stack_trace`), from that file's line tables:
+/// one per function inlined at that address, innermost first, as std lists them. Any
+/// other frame, or one whose file cannot be read, comes back as it was.
+fn place_loaded_frame(frame: Frame) -> Vec<Frame> {
+    let placed = (|| {
+        let (object, address) = frame.function.strip_prefix("<unknown> @ ")?.rsplit_once("+0x")?;
+        let address = u64::from_str_radix(address, 16).ok()?;
+        let loader = addr2line::Loader::new(object).ok()?;
+        let mut inlined = loader.find_frames(address).ok()?;
+        let mut frames = Vec::new();
+        while let Ok(Some(f)) = inlined.next() {
+            let function = f.function.as_ref().and_then(|n| n.demangle().ok());
+            frames.push(Frame {
+                function: function.map_or_else(|| "<unknown>".to_string(), |n| n.into_owned()),
+                file: f.location.as_ref().and_then(|l| l.file).map(str::to_string),
+                line: f.location.as_ref().and_then(|l| l.line),
+            });
+        }
+        (!frames.is_empty()).then_some(frames)
+    })();
+    placed.unwrap_or_else(|| vec![frame])
 }
 
 /// Where the cell's code sits in evcxr's generated crate, to map its lines back.
@@ -160,7 +185,10 @@ impl CellSource<'_> {
 /// of the backtrace: the line that called into the library.
 pub fn error_event(panic: &Panic, cell: &CellSource, library: &std::path::Path) -> Event {
     let library = library.to_string_lossy();
-    let frames = frames(&panic.backtrace);
+    let frames: Vec<Frame> = frames(&panic.backtrace)
+        .into_iter()
+        .flat_map(place_loaded_frame)
+        .collect();
     // The frames above the unwinder's entry are the hook and std's panic machinery.
     let start = frames
         .iter()
