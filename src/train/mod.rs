@@ -28,6 +28,7 @@ mod feed;
 mod fit;
 mod history;
 mod observer;
+mod restore;
 mod walk;
 
 pub use callbacks::{Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint};
@@ -42,4 +43,5 @@ pub use feed::{Classifier, FeatureInput, Feed, ImageInput, Logits, SequenceInput
 pub use fit::{evaluate, fit, fit_with, predict, predict_proba};
 pub use history::{EpochLogs, History, Metrics, StopReason, METRIC_NAMES};
 pub use observer::{BatchProgress, LiveCurves, Observer, Plan, Silent, TextProgress};
+pub use restore::{softmax_rows, RestoredClassifier};
 pub use walk::{tensor_specs, TensorSpec};
