@@ -221,7 +221,7 @@ def features(a, expected):
     async def flood():
         c = aioclient.InferenceServerClient(url=url)
         try:
-            return await asyncio.gather(*[c.infer("cnn_small_queue", [http_input(x, binary=True)])
+            return await asyncio.gather(*[c.infer("cnn_small_queue", [http_input(x[:1], binary=True)])
                                           for _ in range(48)], return_exceptions=True)
         finally:
             await c.close()
@@ -233,7 +233,7 @@ def features(a, expected):
             if isinstance(r, InferenceServerException):
                 assert r.status() == "503" and "queue is full" in r.message(), r
             else:
-                np.testing.assert_allclose(r.as_numpy("logits"), logits, **TOL)
+                np.testing.assert_allclose(r.as_numpy("logits"), logits[:1], **TOL)
         if rejected:
             break
     assert rejected, "48 requests at once overflow a queue of 1"
@@ -469,7 +469,7 @@ def bad_http_requests(rng):
         lambda: (b"{}", {"Content-Encoding": "br"}),
     ]
     paths = ["/v2/models/cnn/infer", "/v2/models/cnn/versions/1/infer", "/v2/models/nope/infer",
-             "/v2/models/cnn/versions/x/infer", "/v2/repository/index"]
+             "/v2/models/cnn/versions/x/infer"]
     while True:
         body, headers = rng.choice(kinds)()
         yield rng.choice(paths), body, headers
@@ -509,7 +509,7 @@ def barrage(a, expected):
     check_still_right()
     base = rss_kib(a.pid)
 
-    statuses = send_http(9_400)
+    statuses = send_http(9_440)  # with the 500 above, 50 raw, 5 huge and 5 bombs: 10,000
     # Raw sockets: bodies shorter than their Content-Length, garbage request lines.
     for i in range(50):
         s = socket.create_connection(("127.0.0.1", a.http), timeout=10)
@@ -532,7 +532,7 @@ def barrage(a, expected):
         status, data = post(a.http, "/v2/models/cnn/infer", bomb, {"Content-Encoding": "gzip"})
         assert status == 400, (status, data[:200])
     check_still_right()
-    print(f"http: 10,000 malformed requests answered {statuses} (plus raw and huge ones)")
+    print(f"http: 10,000 malformed requests; 9,440 of them answered {statuses}, the rest raw, huge or bombs")
 
     # gRPC: undecodable messages and well-formed ones with bad contents.
     channel = grpc.insecure_channel(f"127.0.0.1:{a.grpc}")
