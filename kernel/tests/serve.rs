@@ -270,8 +270,9 @@ fn the_demo_trains_and_serves_the_cnn() {
         .map_while(Result::ok)
         .take_while(|l| l != "ferrolab serve: ready")
         .collect();
-    let _ = child.kill();
-    let _ = child.wait();
+    // SIGTERM, so the server stops cleanly and removes its temporary repository.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         lines.iter().any(|l| l.starts_with("ferrolab serve: http on")),
@@ -285,4 +286,8 @@ fn the_demo_trains_and_serves_the_cnn() {
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("the demo reports its accuracy: {text}"));
     assert!(accuracy > 0.5, "the demo's CNN learned the digits: {accuracy}");
+    assert!(
+        status.success(),
+        "the demo stops cleanly on SIGTERM: {status:?}\n{text}"
+    );
 }

@@ -19,9 +19,9 @@ use crate::models::{Cnn, Mlp, StackedLstm};
 /// A book model rebuilt from a checkpoint, ready to predict.
 #[derive(Debug, Clone)]
 pub enum RestoredClassifier {
-    Cnn(Cnn<f32, Cpu>),
-    StackedLstm(StackedLstm<f32, Cpu>),
-    Mlp(Mlp<f32, Cpu>),
+    Cnn(Box<Cnn<f32, Cpu>>),
+    StackedLstm(Box<StackedLstm<f32, Cpu>>),
+    Mlp(Box<Mlp<f32, Cpu>>),
 }
 
 impl RestoredClassifier {
@@ -46,23 +46,23 @@ impl RestoredClassifier {
                 })
         };
         let mut model = match meta.kind.as_str() {
-            "cnn" => Self::Cnn(
+            "cnn" => Self::Cnn(Box::new(
                 Cnn::with_sizes(dev, size("channels")?, size("side")?, size("classes")?)
                     .map_err(|e| TrainError::checkpoint(path, e.to_string()))?,
-            ),
-            "stacked_lstm" => Self::StackedLstm(StackedLstm::with_sizes(
+            )),
+            "stacked_lstm" => Self::StackedLstm(Box::new(StackedLstm::with_sizes(
                 dev,
                 size("steps")?,
                 size("features")?,
                 size("units")?,
                 size("classes")?,
-            )),
-            "mlp" => Self::Mlp(Mlp::new(
+            ))),
+            "mlp" => Self::Mlp(Box::new(Mlp::new(
                 dev,
                 size("features")?,
                 size("hidden")?,
                 size("classes")?,
-            )),
+            ))),
             other => {
                 let why = format!(
                     "holds a {other:?} model; the kinds that load by name are \"cnn\", \"stacked_lstm\" and \"mlp\""
@@ -71,9 +71,9 @@ impl RestoredClassifier {
             }
         };
         match &mut model {
-            Self::Cnn(m) => load_checkpoint(m, path)?,
-            Self::StackedLstm(m) => load_checkpoint(m, path)?,
-            Self::Mlp(m) => load_checkpoint(m, path)?,
+            Self::Cnn(m) => load_checkpoint(&mut **m, path)?,
+            Self::StackedLstm(m) => load_checkpoint(&mut **m, path)?,
+            Self::Mlp(m) => load_checkpoint(&mut **m, path)?,
         };
         Ok((model, meta))
     }

@@ -20,6 +20,8 @@ use super::repository::Version;
 use super::tensors::{f32_bytes, InputTensor, RawData};
 use super::Server;
 
+/// Generated from `proto/inference.proto`; the field names are the specification's.
+#[allow(clippy::enum_variant_names)]
 pub mod proto {
     tonic::include_proto!("inference");
 }
