@@ -9,7 +9,8 @@
 #[allow(dead_code)]
 mod python;
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -37,9 +38,14 @@ impl Drop for Served {
 }
 
 fn start(repo: &Path, log: PathBuf) -> Served {
+    start_with(&[OsStr::new("--models"), repo.as_os_str()], log)
+}
+
+/// `ferrolab serve ARGS` on free ports, once it says it is ready.
+fn start_with(args: &[&OsStr], log: PathBuf) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
-        .args(["serve", "--models"])
-        .arg(repo)
+        .arg("serve")
+        .args(args)
         .args([
             "--http",
             "127.0.0.1:0",
@@ -250,34 +256,21 @@ fn malformed_requests_leave_the_server_answering() {
 fn the_demo_trains_and_serves_the_cnn() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
-        .args([
-            "serve",
-            "--demo",
-            "--http",
-            "127.0.0.1:0",
-            "--grpc",
-            "127.0.0.1:0",
-            "--metrics",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
+    let mut served = start_with(&[OsStr::new("--demo")], log.clone());
+    // The model answers its metadata (the clients' suite covers inference on the same path).
+    let mut http = std::net::TcpStream::connect(("127.0.0.1", served.http)).unwrap();
+    http.write_all(b"GET /v2/models/cnn HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .take_while(|l| l != "ferrolab serve: ready")
-        .collect();
-    // SIGTERM, so the server stops cleanly and removes its temporary repository.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    let text = std::fs::read_to_string(&log).unwrap();
+    let mut answer = String::new();
+    http.read_to_string(&mut answer).unwrap();
     assert!(
-        lines.iter().any(|l| l.starts_with("ferrolab serve: http on")),
-        "{lines:?}\n{text}"
+        answer.starts_with("HTTP/1.1 200") && answer.contains(r#""versions":["1"]"#),
+        "{answer}"
     );
+    // SIGTERM, so the server stops cleanly and removes its temporary repository.
+    unsafe { libc::kill(served.child.id() as i32, libc::SIGTERM) };
+    let status = served.child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("loaded model 'cnn'"), "{text}");
     let accuracy: f64 = text
         .split("test accuracy ")

@@ -40,19 +40,17 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v2/health/live", get(live))
         .route("/v2/health/ready", get(ready))
         .route("/v2/models/stats", get(all_stats))
+        // Each model route with and without `/versions/{version}`, to one handler.
         .route("/v2/models/{model}", get(model_metadata))
-        .route("/v2/models/{model}/versions/{version}", get(model_metadata_v))
+        .route("/v2/models/{model}/versions/{version}", get(model_metadata))
         .route("/v2/models/{model}/ready", get(model_ready))
-        .route("/v2/models/{model}/versions/{version}/ready", get(model_ready_v))
+        .route("/v2/models/{model}/versions/{version}/ready", get(model_ready))
         .route("/v2/models/{model}/config", get(model_config))
-        .route(
-            "/v2/models/{model}/versions/{version}/config",
-            get(model_config_v),
-        )
+        .route("/v2/models/{model}/versions/{version}/config", get(model_config))
         .route("/v2/models/{model}/stats", get(model_stats))
-        .route("/v2/models/{model}/versions/{version}/stats", get(model_stats_v))
-        .route("/v2/models/{model}/infer", post(infer_latest))
-        .route("/v2/models/{model}/versions/{version}/infer", post(infer_version))
+        .route("/v2/models/{model}/versions/{version}/stats", get(model_stats))
+        .route("/v2/models/{model}/infer", post(infer_http))
+        .route("/v2/models/{model}/versions/{version}/infer", post(infer_http))
         .route("/v2/repository/index", post(repository_index))
         .route("/v2/repository/models/{model}/load", post(load))
         .route("/v2/repository/models/{model}/unload", post(unload))
@@ -113,53 +111,33 @@ async fn ready(State(s): State<Arc<Server>>) -> StatusCode {
     }
 }
 
-async fn model_metadata(State(s): State<Arc<Server>>, Path(model): Path<String>) -> Response {
-    reply(s.repo.get(&model, None).map(|v| describe::model_metadata(&v)))
+/// A model route's `{model}` and, when the path has one, `{version}`.
+#[derive(serde::Deserialize)]
+struct Target {
+    model: String,
+    version: Option<String>,
 }
 
-async fn model_metadata_v(
-    State(s): State<Arc<Server>>,
-    Path((model, version)): Path<(String, String)>,
-) -> Response {
-    reply(
-        s.repo
-            .get(&model, Some(&version))
-            .map(|v| describe::model_metadata(&v)),
-    )
+impl Target {
+    fn get(&self, s: &Server) -> ServeResult<Arc<super::repository::Version>> {
+        s.repo.get(&self.model, self.version.as_deref())
+    }
 }
 
-fn ready_status(result: ServeResult<bool>) -> Response {
-    match result {
+async fn model_metadata(State(s): State<Arc<Server>>, Path(t): Path<Target>) -> Response {
+    reply(t.get(&s).map(|v| describe::model_metadata(&v)))
+}
+
+async fn model_ready(State(s): State<Arc<Server>>, Path(t): Path<Target>) -> Response {
+    match s.repo.is_ready(&t.model, t.version.as_deref()) {
         Ok(true) => StatusCode::OK.into_response(),
         Ok(false) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn model_ready(State(s): State<Arc<Server>>, Path(model): Path<String>) -> Response {
-    ready_status(s.repo.is_ready(&model, None))
-}
-
-async fn model_ready_v(
-    State(s): State<Arc<Server>>,
-    Path((model, version)): Path<(String, String)>,
-) -> Response {
-    ready_status(s.repo.is_ready(&model, Some(&version)))
-}
-
-async fn model_config(State(s): State<Arc<Server>>, Path(model): Path<String>) -> Response {
-    reply(s.repo.get(&model, None).map(|v| describe::model_config(&v)))
-}
-
-async fn model_config_v(
-    State(s): State<Arc<Server>>,
-    Path((model, version)): Path<(String, String)>,
-) -> Response {
-    reply(
-        s.repo
-            .get(&model, Some(&version))
-            .map(|v| describe::model_config(&v)),
-    )
+async fn model_config(State(s): State<Arc<Server>>, Path(t): Path<Target>) -> Response {
+    reply(t.get(&s).map(|v| describe::model_config(&v)))
 }
 
 async fn all_stats(State(s): State<Arc<Server>>) -> Response {
@@ -167,21 +145,9 @@ async fn all_stats(State(s): State<Arc<Server>>) -> Response {
     axum::Json(json!({"model_stats": stats})).into_response()
 }
 
-async fn model_stats(State(s): State<Arc<Server>>, Path(model): Path<String>) -> Response {
+async fn model_stats(State(s): State<Arc<Server>>, Path(t): Path<Target>) -> Response {
     reply(
-        s.repo
-            .get(&model, None)
-            .map(|v| json!({"model_stats": [describe::model_stats(&v)]})),
-    )
-}
-
-async fn model_stats_v(
-    State(s): State<Arc<Server>>,
-    Path((model, version)): Path<(String, String)>,
-) -> Response {
-    reply(
-        s.repo
-            .get(&model, Some(&version))
+        t.get(&s)
             .map(|v| json!({"model_stats": [describe::model_stats(&v)]})),
     )
 }
@@ -218,28 +184,9 @@ async fn unload(State(s): State<Arc<Server>>, Path(model): Path<String>) -> Resp
     }
 }
 
-async fn infer_latest(
-    State(s): State<Arc<Server>>,
-    Path(model): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    infer_http(s, model, None, headers, body).await
-}
-
-async fn infer_version(
-    State(s): State<Arc<Server>>,
-    Path((model, version)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    infer_http(s, model, Some(version), headers, body).await
-}
-
 async fn infer_http(
-    s: Arc<Server>,
-    model: String,
-    version: Option<String>,
+    State(s): State<Arc<Server>>,
+    Path(t): Path<Target>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -247,13 +194,13 @@ async fn infer_http(
         Ok(r) => r,
         Err(e) => {
             // Counted against the model when there is one, as a bad request.
-            if let Ok(v) = s.repo.get(&model, version.as_deref()) {
+            if let Ok(v) = t.get(&s) {
                 v.stats.record_failure(e.reason, std::time::Duration::ZERO);
             }
             return error(e);
         }
     };
-    match infer(&s.repo, &model, version.as_deref(), request).await {
+    match infer(&s.repo, &t.model, t.version.as_deref(), request).await {
         Ok(response) => compress(&headers, encode_infer(response)),
         Err(e) => error(e),
     }
