@@ -1,8 +1,26 @@
-//! Embeds the chapters (`../tutorials/ch*.md`) so `ferrolab tutorial` works from any directory.
+//! Embeds the chapters (`../tutorials/ch*.md`) so `ferrolab tutorial` works from any
+//! directory, and compiles `proto/inference.proto` (the serving protocol's gRPC service) with
+//! protox, a protobuf compiler in Rust, so no system `protoc` is needed.
 
 use std::path::Path;
 
 fn main() {
+    chapters();
+    grpc();
+}
+
+fn grpc() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let proto = Path::new(&manifest).join("proto/inference.proto");
+    println!("cargo:rerun-if-changed={}", proto.display());
+    let files = protox::compile([&proto], [proto.parent().unwrap()]).expect("proto/inference.proto compiles");
+    tonic_prost_build::configure()
+        .build_client(false)
+        .compile_fds(files)
+        .expect("the gRPC service generates");
+}
+
+fn chapters() {
     // Read when the script runs, not baked in when it was compiled: cargo reuses a compiled
     // build script across checkouts of the workspace at other paths (CI's clone shares the
     // target dir), and a baked-in path would embed another checkout's chapters, or none.

@@ -13,6 +13,7 @@ mod install;
 mod jupyter;
 mod notebooks;
 mod repl;
+mod serve;
 mod summary;
 mod sync;
 mod train;
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Train a book model on bundled or generated data and report its test accuracy.
     Train(train::TrainArgs),
+    /// Serve a model repository over the Open Inference Protocol (KServe v2): HTTP, gRPC, metrics.
+    Serve(serve::ServeArgs),
     /// The interactive terminal REPL (also what `ferrolab` alone starts).
     Repl {
         /// Which engine runs cells: `evcxr` (Rust) or `mock` (a tiny arithmetic language for tests).
@@ -143,6 +146,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Summary { model, size }) => summary::run(model, size),
         Some(Command::Train(args)) => train::run(args),
+        Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Repl { engine }) => run_repl(&engine, None),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Kernel { connection_file }) => {

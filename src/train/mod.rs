@@ -29,6 +29,7 @@ mod fit;
 mod history;
 mod keras;
 mod observer;
+mod restore;
 mod walk;
 
 pub use callbacks::{Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint};
@@ -44,4 +45,5 @@ pub use fit::{evaluate, fit, fit_with, predict, predict_proba};
 pub use history::{EpochLogs, History, Metrics, StopReason, METRIC_NAMES};
 pub use keras::Keras;
 pub use observer::{BatchProgress, LiveCurves, Observer, Plan, Silent, TextProgress};
+pub use restore::{softmax_rows, RestoredClassifier};
 pub use walk::{tensor_specs, TensorSpec};

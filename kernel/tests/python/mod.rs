@@ -1,4 +1,4 @@
-//! The Python the Jupyter-side tests need: `$FERROLAB_PYTHON`, else the project's test venv
+//! The Python the Jupyter-side and serving tests need: `$FERROLAB_PYTHON`, else the project's test venv
 //! under the user cache dir (`~/.cache/ferrolab/venv`), created with pip on first use.
 
 use std::path::{Path, PathBuf};
@@ -10,6 +10,8 @@ const PACKAGES: &[&str] = &[
     "jupyter_client>=8,<9",
     "nbclient>=0.10,<0.12",
     "nbformat>=5.9,<6",
+    "tritonclient[http,grpc]==2.73.0",
+    "PyYAML==6.0.3",
 ];
 
 /// The test's Python interpreter, with every package of [`PACKAGES`] importable.
@@ -23,7 +25,7 @@ pub fn venv_python() -> PathBuf {
     let ready = Command::new(&python)
         .args([
             "-c",
-            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat",
+            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml",
         ])
         .status()
         .is_ok_and(|s| s.success());
