@@ -241,4 +241,16 @@ mod tests {
         search.unique = true;
         assert_eq!(second.query(&search), vec![json!([2, 1, "1+1"])]);
     }
+
+    #[test]
+    fn hostile_ranges_select_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open_at(Some(dir.path().join("h.jsonl")));
+        history.record(1, "1+1", None);
+        for (session, start, stop) in [(i64::MIN, i64::MIN, i64::MAX), (i64::MAX, i64::MAX, i64::MIN)] {
+            let mut range = request(HistAccess::Range);
+            (range.session, range.start, range.stop) = (session, start, Some(stop));
+            assert!(history.query(&range).is_empty());
+        }
+    }
 }
