@@ -64,10 +64,14 @@ fn is_library_dir(dir: &Path) -> bool {
 
 /// The root of all build slots for this library version and source path.
 pub fn build_root(library: &Path) -> Result<PathBuf> {
+    Ok(build_root_in(&cache_base()?, library))
+}
+
+/// The root of the build slots under the cache dir `base`.
+fn build_root_in(base: &Path, library: &Path) -> PathBuf {
     // The path hash keeps two clones (possibly with different library edits) apart.
-    Ok(cache_base()?
-        .join("evcxr")
-        .join(format!("{LIBRARY_VERSION}-{:016x}", fnv1a(library))))
+    base.join("evcxr")
+        .join(format!("{LIBRARY_VERSION}-{:016x}", fnv1a(library)))
 }
 
 /// `FERROLAB_CACHE_DIR`, or `ferrolab` under the user's cache dir.
@@ -257,10 +261,42 @@ pub struct Prepared {
 /// before spawning threads.
 pub fn prepare() -> Result<Prepared> {
     let library = library_path()?;
-    let slot = acquire_slot(&build_root(&library)?)?;
+    let slot = take_slot(&library)?;
     seed_lockfile(&slot.dir, &library);
     set_process_env(&slot.dir);
     Ok(Prepared { library, slot })
+}
+
+/// A build slot for `library`: in the cache dir, or in a private dir when the cache dir
+/// cannot be written (a clear note in the log, never a failed start); repaired if a killed
+/// kernel left it half-written, and seeded from a built slot when it has no build (see
+/// `build_cache`).
+fn take_slot(library: &Path) -> Result<Slot> {
+    let shared = build_root(library);
+    let taken = shared
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .and_then(|root| acquire_slot(root).map(|slot| (root.clone(), slot)));
+    let (root, slot) = match taken {
+        Ok(taken) => taken,
+        Err(e) => {
+            let root = build_root_in(&super::build_cache::private_fallback(), library);
+            eprintln!(
+                "ferrolab: the build cache cannot be used ({e:#}); building in {} instead",
+                root.display()
+            );
+            let slot = acquire_slot(&root).context("the private build dir cannot be used either")?;
+            (root, slot)
+        }
+    };
+    // A private slot may still be seeded from the shared cache when that is readable.
+    let roots: Vec<&Path> = std::iter::once(root.as_path())
+        .chain(shared.as_deref().ok().filter(|s| *s != root))
+        .collect();
+    if let Some(said) = super::build_cache::repair_or_seed(&roots, &slot.dir) {
+        eprintln!("ferrolab: {said}");
+    }
+    Ok(slot)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! is answered while a cell runs on shell); IOPub has a thread fed by a channel,
 //! so messages from both keep one order, and it welcomes each new subscriber
 //! (`iopub_welcome`, an XPUB socket); heartbeat echoes on its own thread.
-//! SIGINT interrupts the engine instead of killing the kernel; the kernel exits when
-//! the process that started it dies. The stdin socket is bound (clients expect it)
+//! SIGINT interrupts the engine instead of killing the kernel; SIGTERM shuts it down as a
+//! shutdown request does; the kernel exits when the process that started it dies. The stdin socket is bound (clients expect it)
 //! but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
@@ -16,6 +16,7 @@ use super::wire::{Message, Signer};
 use crate::engine::Engine;
 use anyhow::{Context, Result};
 use serde_json::json;
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -101,11 +102,17 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     );
 
     let signal_kernel = kernel.clone();
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT])?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     // Detached: it holds no socket, and the process exits under it.
-    thread::Builder::new().name("sigint".into()).spawn(move || {
-        for _ in signals.forever() {
-            signal_kernel.engine.interrupt();
+    thread::Builder::new().name("signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            if signal == SIGTERM {
+                // As a shutdown request: the runtime and any build stop with the kernel.
+                eprintln!("ferrolab kernel: SIGTERM; shutting down");
+                signal_kernel.shut_down(false);
+            } else {
+                signal_kernel.engine.interrupt();
+            }
         }
     })?;
 
