@@ -35,11 +35,17 @@ const LINGER_MS: i32 = 1000;
 
 /// Serves the connection until a `shutdown_request`; then returns.
 pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
+    check_encryption(info)?;
     let ctx = zmq::Context::new();
     let bind = |kind: zmq::SocketType, port: u16| -> Result<zmq::Socket> {
         let socket = ctx.socket(kind)?;
         socket.set_linger(LINGER_MS)?;
         socket.set_ipv6(info.is_ipv6())?;
+        if let Some(secret) = info.curve_secret() {
+            // Every socket a CURVE server: a client without the key pair gets nothing.
+            socket.set_curve_server(true)?;
+            socket.set_curve_secretkey(secret.as_bytes())?;
+        }
         let endpoint = info.endpoint(port);
         socket
             .bind(&endpoint)
@@ -127,6 +133,33 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let _ = forwarder.join();
     let _ = iopub_thread.join();
     drop(stdin);
+    Ok(())
+}
+
+/// Refuses an encrypted connection this libzmq cannot serve, and says in the log how the
+/// kernel's traffic travels: encrypted, over plain TCP (signed, readable on the network),
+/// or over ipc (local sockets).
+fn check_encryption(info: &ConnectionInfo) -> Result<()> {
+    let curve = super::connection::curve_available();
+    if !curve {
+        eprintln!(
+            "ferrolab kernel: this build's libzmq has no CURVE support, so encrypted connections \
+             are refused (build against a libzmq with libsodium; see .cargo/config.toml)"
+        );
+    }
+    match (info.curve_secret(), info.transport.as_str()) {
+        (Some(_), _) if !curve => anyhow::bail!(
+            "the connection file asks for CurveZMQ encryption, but this build's libzmq has no CURVE support"
+        ),
+        (Some(_), _) => eprintln!("ferrolab kernel: CurveZMQ encryption on all five sockets"),
+        (None, "tcp") => eprintln!(
+            "ferrolab kernel: WARNING: serving over plain TCP on {}: messages are signed but not \
+             encrypted; anyone who can reach these ports can read them (ask jupyter_client for \
+             transport_encryption to encrypt)",
+            info.ip
+        ),
+        (None, _) => {}
+    }
     Ok(())
 }
 

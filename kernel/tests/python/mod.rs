@@ -7,9 +7,11 @@ use std::process::Command;
 /// Everything any Python-side test imports (`.ci/run` installs the same list).
 const PACKAGES: &[&str] = &[
     "jupyter-kernel-test==0.7.0",
-    "jupyter_client>=8,<9",
+    "jupyter_client>=8.9,<9",
     "nbclient>=0.10,<0.12",
     "nbformat>=5.9,<6",
+    "jupyter-console>=6.6,<7",
+    "jupyter-kernel-gateway>=3,<4",
 ];
 
 /// The test's Python interpreter, with every package of [`PACKAGES`] importable.
@@ -23,7 +25,7 @@ pub fn venv_python() -> PathBuf {
     let ready = Command::new(&python)
         .args([
             "-c",
-            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat",
+            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, jupyter_console, kernel_gateway",
         ])
         .status()
         .is_ok_and(|s| s.success());
