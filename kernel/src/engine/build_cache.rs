@@ -114,14 +114,24 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
         } else {
             // A file the sibling's cargo removes meanwhile (a cell's artifact) is not needed.
-            match std::fs::copy(&src, &dst) {
-                Ok(_) => {}
+            match copy_file(&src, &dst) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e).with_context(|| format!("copying {}", src.display())),
             }
         }
     }
     Ok(())
+}
+
+/// Copies a file with its modification time: cargo decides freshness by comparing the
+/// mtimes of outputs and fingerprints, so copies stamped "now" in copying order would make
+/// it rebuild nearly everything.
+fn copy_file(src: &Path, dst: &Path) -> std::io::Result<()> {
+    std::fs::copy(src, dst)?;
+    let modified = std::fs::metadata(src)?.modified()?;
+    let file = std::fs::File::options().write(true).open(dst)?;
+    file.set_times(std::fs::FileTimes::new().set_modified(modified))
 }
 
 /// Where builds go when the cache dir cannot be written: private to this user and machine.
@@ -142,6 +152,13 @@ mod tests {
         let fingerprint = slot.join("target/x86_64-unknown-linux-gnu/debug/.fingerprint/dep-1");
         std::fs::create_dir_all(&fingerprint).unwrap();
         std::fs::write(fingerprint.join("f"), "fp").unwrap();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(fingerprint.join("f"))
+            .unwrap();
+        file.set_times(std::fs::FileTimes::new().set_modified(old))
+            .unwrap();
         std::fs::create_dir_all(slot.join("target/debug/incremental/cell")).unwrap();
         std::fs::write(slot.join("Cargo.lock"), "[[package]]\nname = \"dep\"\n").unwrap();
         assert!(
@@ -160,6 +177,15 @@ mod tests {
         let said = repair_or_seed(&[root.path()], &fresh).unwrap();
         assert!(said.contains("seeded from"), "{said}");
         assert!(super::super::warmup::is_built(&fresh));
+        // Modification times travel with the files (cargo's freshness depends on them).
+        let fingerprint = "target/x86_64-unknown-linux-gnu/debug/.fingerprint/dep-1/f";
+        let mtime = |slot: &Path| {
+            std::fs::metadata(slot.join(fingerprint))
+                .unwrap()
+                .modified()
+                .unwrap()
+        };
+        assert_eq!(mtime(&fresh), mtime(&root.path().join("slot-0")));
         assert!(!fresh.join("target/debug/incremental").exists());
         // Built now: nothing more to do.
         assert_eq!(repair_or_seed(&[root.path()], &fresh), None);

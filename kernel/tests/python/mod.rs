@@ -12,6 +12,9 @@ const PACKAGES: &[&str] = &[
     "nbformat>=5.9,<6",
     "jupyter-console>=6.6,<7",
     "jupyter-kernel-gateway>=3,<4",
+    "jupyterlab>=4.5,<5",
+    "notebook>=7.5,<8",
+    "playwright>=1.60,<2",
 ];
 
 /// The test's Python interpreter, with every package of [`PACKAGES`] importable.
@@ -25,7 +28,7 @@ pub fn venv_python() -> PathBuf {
     let ready = Command::new(&python)
         .args([
             "-c",
-            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, jupyter_console, kernel_gateway",
+            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, jupyter_console, kernel_gateway, jupyterlab, notebook, playwright",
         ])
         .status()
         .is_ok_and(|s| s.success());
