@@ -190,25 +190,18 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                     };
                     let outcome = execute(&mut ctx, &shared, &finish_tx, &cell_info, out.clone());
                     if let Outcome::Broken { panic, lost } = outcome {
-                        // evcxr panicked mid-cell: its context cannot be trusted. A fresh one,
-                        // with the library, answers the next cell.
+                        // evcxr panicked mid-cell: its context cannot be trusted.
                         match restart(ctx, &library, &shared) {
                             Ok(opened) => (ctx, finish_tx) = opened,
                             Err(message) => {
                                 *lock(&shared.status) = Status::Failed(message.clone());
                                 let _ = out.send(Out::Event(error("EngineStartFailed", &message)));
                                 let _ = out.send(Out::Done);
-                                serve_failed(&message, &requests);
-                                return;
+                                return serve_failed(&message, &requests);
                             }
                         }
                         hooked_pid = runtime_pid(&shared);
-                        let _ = finish_tx.send(Finish::Cell(CellEnd {
-                            events: vec![restarted_error(&panic, &lost)],
-                            ok: false,
-                            code: cell_info.code.to_string(),
-                            line_offset: cell_info.line_offset,
-                        }));
+                        let _ = finish_tx.send(Finish::Cell(restarted_error(&cell_info, &panic, &lost)));
                         break;
                     }
                     if is_clear(part) {
@@ -284,21 +277,25 @@ fn restart(
     Ok(opened)
 }
 
-/// The error of a cell during which evcxr panicked, after the engine restarted.
-fn restarted_error(panic: &str, lost: &[(String, String)]) -> Event {
+/// The end of a cell during which evcxr panicked, after the engine restarted: its error
+/// names the variables lost.
+fn restarted_error(cell: &CellRun, panic: &str, lost: &[(String, String)]) -> CellEnd {
     let lost = if lost.is_empty() {
         "no variables were lost".to_string()
     } else {
         let names: Vec<String> = lost.iter().map(|(n, t)| format!("{n}: {t}")).collect();
         format!("these variables were lost: {}", names.join(", "))
     };
-    error(
-        "EngineRestarted",
-        &format!(
-            "the Rust engine failed inside evcxr while running this cell ({panic}), so it restarted \
-             with the library loaded; {lost}. Run the cells that define them again."
-        ),
-    )
+    let message = format!(
+        "the Rust engine failed inside evcxr while running this cell ({panic}), so it restarted \
+         with the library loaded; {lost}. Run the cells that define them again."
+    );
+    CellEnd {
+        events: vec![error("EngineRestarted", &message)],
+        ok: false,
+        code: cell.code.to_string(),
+        line_offset: cell.line_offset,
+    }
 }
 
 /// Builds the context, starts the forwarder and compiles the library into it.

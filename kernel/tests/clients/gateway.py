@@ -100,7 +100,8 @@ async def main():
     gateway = subprocess.Popen(
         [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
          f"--KernelGatewayApp.port={port}", f"--KernelGatewayApp.auth_token={token}",
-         "--KernelGatewayApp.default_kernel_name=ferrolab-test"],
+         "--KernelGatewayApp.default_kernel_name=ferrolab-test",
+         "--JupyterWebsocketPersonality.list_kernels=True"],
         stdout=subprocess.DEVNULL, stderr=open(os.environ.get("GATEWAY_LOG", os.devnull), "w"),
     )
     seen = {}
