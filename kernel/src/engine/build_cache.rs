@@ -29,7 +29,7 @@ const UNFINISHED: &str = "ferrolab-build-unfinished";
 /// Marks `slot` as being built: [`finished`] removes the mark once the library is loaded.
 pub fn mark_unfinished(slot: &Path) {
     if let Err(e) = std::fs::write(slot.join(UNFINISHED), std::process::id().to_string()) {
-        eprintln!("ferrolab: cannot mark the build slot {}: {e}", slot.display());
+        elog!("ferrolab: cannot mark the build slot {}: {e}", slot.display());
     }
 }
 

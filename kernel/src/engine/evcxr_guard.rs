@@ -26,7 +26,7 @@ pub fn guarded<T>(what: &str, call: impl FnOnce() -> T) -> Result<T, String> {
     }))
     .map_err(|payload| {
         let message = panic_message(payload.as_ref());
-        eprintln!("ferrolab: evcxr panicked in {what}: {message}");
+        elog!("ferrolab: evcxr panicked in {what}: {message}");
         message
     })
 }

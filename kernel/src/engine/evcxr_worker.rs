@@ -143,7 +143,7 @@ pub fn spawn(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>)
         .name("evcxr".into())
         .spawn(move || run(library, shared, requests));
     if let Err(e) = spawned {
-        eprintln!("ferrolab: cannot start the evcxr thread: {e}");
+        elog!("ferrolab: cannot start the evcxr thread: {e}");
     }
 }
 
@@ -167,7 +167,7 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
     } else {
         // A cell sent while we started loads rust-analyzer itself, and sooner: the
         // warm-up's completion query costs more than a cell's type questions.
-        eprintln!("ferrolab: a request is waiting, so rust-analyzer loads with it (no warm-up)");
+        elog!("ferrolab: a request is waiting, so rust-analyzer loads with it (no warm-up)");
     }
     let mut cell = 0u64;
     for request in requests.iter() {
@@ -206,7 +206,7 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                     }
                     if is_clear(part) {
                         if let Err(e) = restore_library(&mut ctx, &library) {
-                            eprintln!("ferrolab: {e}");
+                            elog!("ferrolab: {e}");
                         }
                     }
                     // A restarted runtime (`:clear`, `:restart`, a kill) lost the panic hook.
@@ -270,7 +270,7 @@ fn restart(
     let _ = guarded("drop", move || drop(old));
     let opened = open(library, shared)?;
     *lock(&shared.vars) = Vec::new();
-    eprintln!(
+    elog!(
         "ferrolab: the engine restarted in {:.2} s",
         t0.elapsed().as_secs_f64()
     );
@@ -327,7 +327,7 @@ fn start(
     let t0 = Instant::now();
     let (mut ctx, outputs) = EvalContext::with_subprocess_command(runtime).map_err(|e| e.to_string())?;
     // Start-up phases go to the kernel's log: they explain a slow first cell.
-    eprintln!(
+    elog!(
         "ferrolab: evcxr context ready in {:.2} s",
         t0.elapsed().as_secs_f64()
     );
@@ -362,7 +362,7 @@ fn start(
     if let Some(slot) = &slot {
         super::build_cache::finished(slot);
     }
-    eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
+    elog!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
     Ok(CommandContext::with_eval_context(ctx))
 }
 
@@ -400,7 +400,7 @@ fn warm_analyzer(ctx: &mut CommandContext) {
     let t0 = Instant::now();
     let code = "let ferrolab_warm = Cnn::<f32, Cpu>::new(&Cpu::default());\nferrolab_warm.";
     let _ = guarded("complete", || ctx.completions(code, code.len()));
-    eprintln!(
+    elog!(
         "ferrolab: rust-analyzer ready in {:.2} s",
         t0.elapsed().as_secs_f64()
     );
@@ -527,8 +527,8 @@ fn runtime_pid(shared: &Shared) -> Option<u32> {
 fn install_panic_hook(ctx: &mut CommandContext, shared: &Shared) -> Option<u32> {
     match guarded("execute", || ctx.execute(super::panic_report::HOOK)) {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => eprintln!("ferrolab: the panic hook was not installed: {e}"),
-        Err(panic) => eprintln!("ferrolab: the panic hook was not installed: {panic}"),
+        Ok(Err(e)) => elog!("ferrolab: the panic hook was not installed: {e}"),
+        Err(panic) => elog!("ferrolab: the panic hook was not installed: {panic}"),
     }
     runtime_pid(shared)
 }
@@ -708,7 +708,7 @@ fn spawn_forwarder(
         .name("evcxr-output".into())
         .spawn(move || forward(outputs, &shared, library, finish));
     if let Err(e) = spawned {
-        eprintln!("ferrolab: cannot start the output thread: {e}");
+        elog!("ferrolab: cannot start the output thread: {e}");
     }
 }
 

@@ -114,7 +114,7 @@ pub fn write_std_sources(target_libdir: &Path) {
         return; // no rust-src: rust-analyzer goes without the standard library either way
     }
     if let Err(e) = link_std_sources(&library, &ours) {
-        eprintln!("ferrolab: rust-analyzer keeps the standard library's cargo workspace: {e:#}");
+        elog!("ferrolab: rust-analyzer keeps the standard library's cargo workspace: {e:#}");
     }
 }
 
@@ -281,7 +281,7 @@ fn take_slot(library: &Path) -> Result<Slot> {
         Ok(taken) => taken,
         Err(e) => {
             let root = build_root_in(&super::build_cache::private_fallback(), library);
-            eprintln!(
+            elog!(
                 "ferrolab: the build cache cannot be used ({e:#}); building in {} instead",
                 root.display()
             );
@@ -294,7 +294,7 @@ fn take_slot(library: &Path) -> Result<Slot> {
         .chain(shared.as_deref().ok().filter(|s| *s != root))
         .collect();
     if let Some(said) = super::build_cache::repair_or_seed(&roots, &slot.dir) {
-        eprintln!("ferrolab: {said}");
+        elog!("ferrolab: {said}");
     }
     Ok(slot)
 }

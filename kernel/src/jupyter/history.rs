@@ -66,7 +66,7 @@ impl History {
         };
         if let Some(path) = &self.path {
             if let Err(e) = append(path, &entry) {
-                eprintln!("ferrolab: history not saved to {}: {e}", path.display());
+                elog!("ferrolab: history not saved to {}: {e}", path.display());
             }
         }
         self.entries.push(entry);

@@ -114,7 +114,7 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
         for signal in signals.forever() {
             if signal == SIGTERM {
                 // As a shutdown request: the runtime and any build stop with the kernel.
-                eprintln!("ferrolab kernel: SIGTERM; shutting down");
+                elog!("ferrolab kernel: SIGTERM; shutting down");
                 signal_kernel.shut_down(false);
             } else {
                 signal_kernel.engine.interrupt();
@@ -126,7 +126,7 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
 
     for worker in workers {
         if worker.join().is_err() {
-            eprintln!("ferrolab kernel: a socket thread panicked");
+            elog!("ferrolab kernel: a socket thread panicked");
         }
     }
     let _ = tx.send(Outgoing::Stop);
@@ -142,7 +142,7 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
 fn check_encryption(info: &ConnectionInfo) -> Result<()> {
     let curve = super::connection::curve_available();
     if !curve {
-        eprintln!(
+        elog!(
             "ferrolab kernel: this build's libzmq has no CURVE support, so encrypted connections \
              are refused (build against a libzmq with libsodium; see .cargo/config.toml)"
         );
@@ -151,8 +151,8 @@ fn check_encryption(info: &ConnectionInfo) -> Result<()> {
         (Some(_), _) if !curve => anyhow::bail!(
             "the connection file asks for CurveZMQ encryption, but this build's libzmq has no CURVE support"
         ),
-        (Some(_), _) => eprintln!("ferrolab kernel: CurveZMQ encryption on all five sockets"),
-        (None, "tcp") => eprintln!(
+        (Some(_), _) => elog!("ferrolab kernel: CurveZMQ encryption on all five sockets"),
+        (None, "tcp") => elog!(
             "ferrolab kernel: WARNING: serving over plain TCP on {}: messages are signed but not \
              encrypted; anyone who can reach these ports can read them (ask jupyter_client for \
              transport_encryption to encrypt)",
@@ -178,7 +178,7 @@ fn watch_parent(kernel: Arc<Kernel>) -> Result<()> {
                 thread::sleep(PARENT_POLL);
                 // SAFETY: as above.
                 if unsafe { libc::getppid() } != parent {
-                    eprintln!(
+                    elog!(
                         "ferrolab kernel: the process that started it (pid {parent}) exited; shutting down"
                     );
                     kernel.shut_down(false);
@@ -195,7 +195,7 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
     loop {
         let mut items = [queue.as_poll_item(zmq::POLLIN), iopub.as_poll_item(zmq::POLLIN)];
         if let Err(e) = zmq::poll(&mut items, -1) {
-            eprintln!("ferrolab kernel: poll on iopub failed: {e}");
+            elog!("ferrolab kernel: poll on iopub failed: {e}");
             continue;
         }
         let (queued, subscribed) = (items[0].is_readable(), items[1].is_readable());
@@ -224,7 +224,7 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
 
 fn send(iopub: &zmq::Socket, frames: Vec<Vec<u8>>) {
     if let Err(e) = iopub.send_multipart(frames, 0) {
-        eprintln!("ferrolab kernel: iopub send failed: {e}");
+        elog!("ferrolab kernel: iopub send failed: {e}");
     }
 }
 
@@ -235,7 +235,7 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
             Ok(0) => continue,
             Ok(_) => {}
             Err(e) => {
-                eprintln!("ferrolab kernel: poll on {channel:?} failed: {e}");
+                elog!("ferrolab kernel: poll on {channel:?} failed: {e}");
                 continue;
             }
         }
@@ -243,13 +243,13 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
             Ok(frames) => frames,
             Err(zmq::Error::EAGAIN) => continue,
             Err(e) => {
-                eprintln!("ferrolab kernel: receive on {channel:?} failed: {e}");
+                elog!("ferrolab kernel: receive on {channel:?} failed: {e}");
                 continue;
             }
         };
         let mut send_reply = |reply: Message| {
             if let Err(e) = socket.send_multipart(reply.encode(&kernel.signer), 0) {
-                eprintln!("ferrolab kernel: reply on {channel:?} failed: {e}");
+                elog!("ferrolab kernel: reply on {channel:?} failed: {e}");
             }
         };
         // What is queued on shell now, for aborting after a failed cell (stop_on_error).

@@ -77,6 +77,12 @@ impl Kernel {
         Self::launch(transport, history_file, "mock", &[])
     }
 
+    /// A mock-engine kernel whose stderr is a pipe already closed, as when the terminal or
+    /// client that started it is gone ([`Kernel::stderr`] is then empty).
+    pub fn start_with_closed_stderr() -> Self {
+        Self::launch("tcp", None, "mock", &[("FERROLAB_TEST_CLOSED_STDERR", "1")])
+    }
+
     /// Starts a kernel with the real (evcxr) engine on tcp loopback.
     pub fn start_real() -> Self {
         Self::launch("tcp", None, "evcxr", &[])
@@ -104,8 +110,15 @@ impl Kernel {
         let file = dir.path().join("connection.json");
         std::fs::write(&file, info.to_string()).unwrap();
         let history_file = history_file.map_or_else(|| dir.path().join("history.jsonl"), Path::to_path_buf);
-        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
+        let closed = env.iter().any(|(k, _)| *k == "FERROLAB_TEST_CLOSED_STDERR");
+        let stderr = if closed {
+            Stdio::piped()
+        } else {
+            std::fs::File::create(dir.path().join("stderr.log"))
+                .unwrap()
+                .into()
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
             .args(["kernel", "-f"])
             .arg(&file)
             .env("FERROLAB_HISTORY_FILE", &history_file)
@@ -115,6 +128,7 @@ impl Kernel {
             .stderr(stderr)
             .spawn()
             .unwrap();
+        drop(child.stderr.take()); // closes the read end: the kernel's writes fail
         let endpoint = |port: u16| {
             if transport == "ipc" {
                 format!("ipc://{ip}-{port}")
