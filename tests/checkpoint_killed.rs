@@ -85,7 +85,9 @@ fn a_killed_save_leaves_a_checkpoint_that_loads() {
     }
     // Temporary files of killed saves stay behind (nothing removes another process's).
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count() - 2;
-    eprintln!("checkpoint: {KILLS} kills, {newer_loads} loads of a newer save, {leftovers} temporary files left");
+    eprintln!(
+        "checkpoint: {KILLS} kills, {newer_loads} loads of a newer save, {leftovers} temporary files left"
+    );
     // The kills did land during saves, not only before the first one.
     assert!(newer_loads > 0, "no save completed in {KILLS} runs");
 }
