@@ -75,6 +75,10 @@ pub fn kernel_json(exe: &Path, library: Option<&Path>) -> serde_json::Value {
         "interrupt_mode": "message",
         "metadata": { "debugger": false },
     });
+    // jupyter_client ≥ 8.9 provisions CurveZMQ keys only for a kernel that declares them.
+    if crate::jupyter::connection::curve_available() {
+        spec["metadata"]["supported_encryption"] = json!(["curve"]);
+    }
     // Pin the library this binary was installed with, so the kernel finds it even
     // if Jupyter starts it from elsewhere.
     if let Some(lib) = library {

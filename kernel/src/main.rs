@@ -4,6 +4,9 @@
 //! With no subcommand it starts the REPL. The Jupyter kernel runs Rust cells through the evcxr
 //! engine (`FERROLAB_ENGINE=mock` selects the mock engine, for protocol tests).
 
+// First: its `elog!` is used by the modules below.
+#[macro_use]
+mod log;
 mod bench;
 mod book_model;
 mod course;

@@ -9,7 +9,8 @@ use std::process::Command;
 
 /// One chapter per section of the book, and its conclusion (ch07, serving).
 const BOOK: [&str; 12] = [
-    "ch01", "ch02", "ch03-1", "ch03-2", "ch03-3", "ch03-4", "ch04-1", "ch04-2", "ch04-3", "ch05", "ch06", "ch07",
+    "ch01", "ch02", "ch03-1", "ch03-2", "ch03-3", "ch03-4", "ch04-1", "ch04-2", "ch04-3", "ch05", "ch06",
+    "ch07",
 ];
 
 fn root() -> &'static Path {

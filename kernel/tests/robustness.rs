@@ -186,3 +186,28 @@ fn check_reply(m: &common::Msg) {
     let ok = m.content["status"] == "error" || m.msg_type() == "is_complete_reply";
     assert!(ok, "{m:?}");
 }
+
+/// A kernel whose stderr is gone (the client's terminal closed) logs without panicking:
+/// a forged message is logged on the shell thread, SIGTERM on the signal thread, and both
+/// once killed those threads (`eprintln!` panics on a failed write), leaving a kernel that
+/// answered nothing or never exited.
+#[test]
+fn a_closed_stderr_never_stops_the_kernel() {
+    let mut k = Kernel::start_with_closed_stderr();
+    let h = header("execute_request");
+    let frames = vec![
+        b"<IDS|MSG>".to_vec(),
+        b"0".repeat(64),
+        h.into_bytes(),
+        b"{}".to_vec(),
+        b"{}".to_vec(),
+        b"{\"code\": \"1\"}".to_vec(),
+    ];
+    k.send_raw(&k.shell, frames);
+    let (reply, _) = k.execute("1+1");
+    assert_eq!(reply.content["status"], "ok");
+    // SAFETY: kill(2) with plain integers.
+    unsafe { libc::kill(k.child.id() as i32, libc::SIGTERM) };
+    let status = k.exit_status(common::TIMEOUT);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}

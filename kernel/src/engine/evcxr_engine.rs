@@ -414,10 +414,11 @@ impl Engine for EvcxrEngine {
 
     fn shutdown(&self, _restart: bool) {
         // The runtime would exit when our pipes close; kill it now so a restart
-        // does not overlap two runtimes.
+        // does not overlap two runtimes. A build in progress goes with it.
         if let Some(runtime) = lock(&self.shared.runtime).clone() {
             let _ = lock(&runtime).kill();
         }
+        super::interrupt::kill_descendants();
     }
 }
 

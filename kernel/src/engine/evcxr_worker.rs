@@ -9,6 +9,7 @@
 //! worker knows nothing of Jupyter; interrupt policy lives in `evcxr_engine`.
 
 use super::diagnostic::{self, Diagnostic, Label};
+use super::evcxr_guard::guarded;
 use super::panic_report::{CellSource, Panic};
 use super::runtime_output::{CONTENT_PREFIX, STDERR_PREFIX};
 use super::setup::{OPT_LEVEL, PROFILE_ENV};
@@ -142,21 +143,20 @@ pub fn spawn(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>)
         .name("evcxr".into())
         .spawn(move || run(library, shared, requests));
     if let Err(e) = spawned {
-        eprintln!("ferrolab: cannot start the evcxr thread: {e}");
+        elog!("ferrolab: cannot start the evcxr thread: {e}");
     }
 }
 
 fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
     let started = Instant::now();
-    let (finish_tx, finish_rx) = crossbeam_channel::unbounded();
-    let mut ctx = match start(&library, &shared, finish_rx) {
-        Ok(ctx) => {
+    let (mut ctx, mut finish_tx) = match open(&library, &shared) {
+        Ok(opened) => {
             *lock(&shared.status) = Status::Ready;
-            ctx
+            opened
         }
         Err(message) => {
             *lock(&shared.status) = Status::Failed(message.clone());
-            serve_failed(&message, requests);
+            serve_failed(&message, &requests);
             return;
         }
     };
@@ -167,10 +167,10 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
     } else {
         // A cell sent while we started loads rust-analyzer itself, and sooner: the
         // warm-up's completion query costs more than a cell's type questions.
-        eprintln!("ferrolab: a request is waiting, so rust-analyzer loads with it (no warm-up)");
+        elog!("ferrolab: a request is waiting, so rust-analyzer loads with it (no warm-up)");
     }
     let mut cell = 0u64;
-    for request in requests {
+    for request in requests.iter() {
         match request {
             Request::Execute {
                 code,
@@ -188,32 +188,51 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                         code: part,
                         line_offset: line_offset + offset,
                     };
-                    let ok = execute(&mut ctx, &shared, &finish_tx, &cell_info, out.clone());
+                    let outcome = execute(&mut ctx, &shared, &finish_tx, &cell_info, out.clone());
+                    if let Outcome::Broken { panic, lost } = outcome {
+                        // evcxr panicked mid-cell: its context cannot be trusted.
+                        match restart(ctx, &library, &shared) {
+                            Ok(opened) => (ctx, finish_tx) = opened,
+                            Err(message) => {
+                                *lock(&shared.status) = Status::Failed(message.clone());
+                                let _ = out.send(Out::Event(error("EngineStartFailed", &message)));
+                                let _ = out.send(Out::Done);
+                                return serve_failed(&message, &requests);
+                            }
+                        }
+                        hooked_pid = runtime_pid(&shared);
+                        let _ = finish_tx.send(Finish::Cell(restarted_error(&cell_info, &panic, &lost)));
+                        break;
+                    }
                     if is_clear(part) {
                         if let Err(e) = restore_library(&mut ctx, &library) {
-                            eprintln!("ferrolab: {e}");
+                            elog!("ferrolab: {e}");
                         }
                     }
                     // A restarted runtime (`:clear`, `:restart`, a kill) lost the panic hook.
                     if runtime_pid(&shared) != hooked_pid {
                         hooked_pid = install_panic_hook(&mut ctx, &shared);
                     }
-                    if !ok {
+                    if outcome == Outcome::Failed {
                         break;
                     }
                 }
                 let _ = finish_tx.send(Finish::Done);
             }
+            // A panic in analysis answers that question with nothing; the context stays.
             Request::Complete {
                 code,
                 byte_pos,
                 reply,
             } => {
-                let found = ctx.completions(&code, byte_pos).ok().map(|c| RaCompletions {
-                    matches: c.completions.into_iter().map(|c| c.code).collect(),
-                    start: c.start_offset,
-                    end: c.end_offset,
-                });
+                let found = guarded("complete", || ctx.completions(&code, byte_pos))
+                    .ok()
+                    .and_then(Result::ok)
+                    .map(|c| RaCompletions {
+                        matches: c.completions.into_iter().map(|c| c.code).collect(),
+                        start: c.start_offset,
+                        end: c.end_offset,
+                    });
                 let _ = reply.send(found);
             }
             Request::Hover {
@@ -221,9 +240,61 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                 byte_pos,
                 reply,
             } => {
-                let _ = reply.send(ctx.hover_at(&code, byte_pos).ok());
+                let found = guarded("hover", || ctx.hover_at(&code, byte_pos));
+                let _ = reply.send(found.ok().and_then(Result::ok));
             }
         }
+    }
+}
+
+/// A fresh context (see [`start`]) and the channel that tells its forwarder where cells
+/// stand; a panic while building it is a failed start.
+fn open(library: &std::path::Path, shared: &Arc<Shared>) -> Result<(CommandContext, Sender<Finish>), String> {
+    let (finish_tx, finish_rx) = crossbeam_channel::unbounded();
+    let ctx = guarded("start", || start(library, shared, finish_rx))
+        .map_err(|panic| format!("evcxr panicked while starting: {panic}"))??;
+    Ok((ctx, finish_tx))
+}
+
+/// Replaces a context that panicked: its runtime is killed (the variables are gone with
+/// it), then a new context loads the library (built already: seconds).
+fn restart(
+    old: CommandContext,
+    library: &std::path::Path,
+    shared: &Arc<Shared>,
+) -> Result<(CommandContext, Sender<Finish>), String> {
+    let t0 = Instant::now();
+    if let Some(runtime) = lock(&shared.runtime).take() {
+        let _ = lock(&runtime).kill();
+    }
+    let _ = guarded("drop", move || drop(old));
+    let opened = open(library, shared)?;
+    *lock(&shared.vars) = Vec::new();
+    elog!(
+        "ferrolab: the engine restarted in {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(opened)
+}
+
+/// The end of a cell during which evcxr panicked, after the engine restarted: its error
+/// names the variables lost.
+fn restarted_error(cell: &CellRun, panic: &str, lost: &[(String, String)]) -> CellEnd {
+    let lost = if lost.is_empty() {
+        "no variables were lost".to_string()
+    } else {
+        let names: Vec<String> = lost.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        format!("these variables were lost: {}", names.join(", "))
+    };
+    let message = format!(
+        "the Rust engine failed inside evcxr while running this cell ({panic}), so it restarted \
+         with the library loaded; {lost}. Run the cells that define them again."
+    );
+    CellEnd {
+        events: vec![error("EngineRestarted", &message)],
+        ok: false,
+        code: cell.code.to_string(),
+        line_offset: cell.line_offset,
     }
 }
 
@@ -256,7 +327,7 @@ fn start(
     let t0 = Instant::now();
     let (mut ctx, outputs) = EvalContext::with_subprocess_command(runtime).map_err(|e| e.to_string())?;
     // Start-up phases go to the kernel's log: they explain a slow first cell.
-    eprintln!(
+    elog!(
         "ferrolab: evcxr context ready in {:.2} s",
         t0.elapsed().as_secs_f64()
     );
@@ -280,10 +351,18 @@ fn start(
     state
         .add_dep("ferrolab", &library_dep(library)?)
         .map_err(|e| e.to_string())?;
+    // Marked until loaded: a kernel killed meanwhile leaves the slot for the next to repair.
+    let slot = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from);
+    if let Some(slot) = &slot {
+        super::build_cache::mark_unfinished(slot);
+    }
     // The panic hook goes in with the prelude: one build, and the first cell has it.
     ctx.eval_with_state(&format!("{PRELUDE}\n{}", super::panic_report::HOOK), state)
         .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
-    eprintln!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
+    if let Some(slot) = &slot {
+        super::build_cache::finished(slot);
+    }
+    elog!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());
     Ok(CommandContext::with_eval_context(ctx))
 }
 
@@ -302,10 +381,13 @@ fn library_dep(library: &std::path::Path) -> Result<String, String> {
 /// evcxr's `:clear` forgets dependencies and `use`s too; put the library back.
 fn restore_library(ctx: &mut CommandContext, library: &std::path::Path) -> Result<(), String> {
     let dep = library_dep(library)?;
-    ctx.execute(&format!(":dep ferrolab = {dep}"))
-        .and_then(|_| ctx.execute(PRELUDE))
-        .map(drop)
-        .map_err(|e| format!("restoring the library after :clear failed: {e}"))
+    guarded("execute", || {
+        ctx.execute(&format!(":dep ferrolab = {dep}"))
+            .and_then(|_| ctx.execute(PRELUDE))
+            .map(drop)
+    })
+    .map_err(|panic| format!("restoring the library after :clear panicked: {panic}"))?
+    .map_err(|e| format!("restoring the library after :clear failed: {e}"))
 }
 
 /// Has rust-analyzer load the library and dfdx now, while nobody waits for a cell.
@@ -317,16 +399,16 @@ fn restore_library(ctx: &mut CommandContext, library: &std::path::Path) -> Resul
 fn warm_analyzer(ctx: &mut CommandContext) {
     let t0 = Instant::now();
     let code = "let ferrolab_warm = Cnn::<f32, Cpu>::new(&Cpu::default());\nferrolab_warm.";
-    let _ = ctx.completions(code, code.len());
-    eprintln!(
+    let _ = guarded("complete", || ctx.completions(code, code.len()));
+    elog!(
         "ferrolab: rust-analyzer ready in {:.2} s",
         t0.elapsed().as_secs_f64()
     );
 }
 
 /// After a failed start every Rust cell gets the start-up error.
-fn serve_failed(message: &str, requests: Receiver<Request>) {
-    for request in requests {
+fn serve_failed(message: &str, requests: &Receiver<Request>) {
+    for request in requests.iter() {
         match request {
             Request::Execute { out, .. } => {
                 let _ = out.send(Out::Event(error("EngineStartFailed", message)));
@@ -338,22 +420,41 @@ fn serve_failed(message: &str, requests: Receiver<Request>) {
     }
 }
 
-/// Runs one cell in evcxr; returns whether it succeeded (a panic is seen by the forwarder).
+/// How a cell ended, for the worker.
+#[derive(PartialEq)]
+enum Outcome {
+    Ok,
+    /// The cell failed (its error is on the way): the rest of the request is skipped.
+    Failed,
+    /// evcxr panicked running it: the context must be replaced; `lost` are the variables
+    /// the cell started with.
+    Broken {
+        panic: String,
+        lost: Vec<(String, String)>,
+    },
+}
+
+/// Runs one cell in evcxr (a panic is seen by the forwarder, a panic of evcxr's own is
+/// [`Outcome::Broken`] and nothing is sent for it yet).
 fn execute(
     ctx: &mut CommandContext,
     shared: &Shared,
     finish: &Sender<Finish>,
     cell: &CellRun,
     out: Sender<Out>,
-) -> bool {
+) -> Outcome {
     let before: Vec<(String, String)> = variables(ctx);
     shared.interrupted.store(false, Ordering::SeqCst);
     shared.killed.store(false, Ordering::SeqCst);
     *lock(&shared.current) = Some(out);
     *lock(&shared.running) = Some(cell.number);
     let prepared = super::cell::prepare(cell.code);
-    let result = ctx.execute(&prepared.code);
+    let result = guarded("execute", || ctx.execute(&prepared.code));
     *lock(&shared.running) = None;
+    let result = match result {
+        Ok(result) => result,
+        Err(panic) => return Outcome::Broken { panic, lost: before },
+    };
     let after = variables(ctx);
     let mut events = Vec::new();
     let ok = result.is_ok();
@@ -386,7 +487,11 @@ fn execute(
         code: cell.code.to_string(),
         line_offset: cell.line_offset,
     }));
-    ok
+    if ok {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    }
 }
 
 /// Splits a cell after each `:clear` line: (lines before the part, part).
@@ -420,17 +525,21 @@ fn runtime_pid(shared: &Shared) -> Option<u32> {
 
 /// Runs the panic hook cell in the runtime; returns the runtime it was installed in.
 fn install_panic_hook(ctx: &mut CommandContext, shared: &Shared) -> Option<u32> {
-    if let Err(e) = ctx.execute(super::panic_report::HOOK) {
-        eprintln!("ferrolab: the panic hook was not installed: {e}");
+    match guarded("execute", || ctx.execute(super::panic_report::HOOK)) {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => elog!("ferrolab: the panic hook was not installed: {e}"),
+        Err(panic) => elog!("ferrolab: the panic hook was not installed: {panic}"),
     }
     runtime_pid(shared)
 }
 
 fn variables(ctx: &CommandContext) -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = ctx
-        .variables_and_types()
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect();
+    let mut vars: Vec<(String, String)> = guarded("variables", || {
+        ctx.variables_and_types()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    })
+    .unwrap_or_default();
     vars.sort();
     vars
 }
@@ -599,7 +708,7 @@ fn spawn_forwarder(
         .name("evcxr-output".into())
         .spawn(move || forward(outputs, &shared, library, finish));
     if let Err(e) = spawned {
-        eprintln!("ferrolab: cannot start the output thread: {e}");
+        elog!("ferrolab: cannot start the output thread: {e}");
     }
 }
 

@@ -42,6 +42,16 @@ pub fn escalate(shared: &Shared, runtime: &Arc<Mutex<Child>>, cell: u64, grace: 
     }
 }
 
+/// Kills every process this one started, and theirs: the runtime and any build in
+/// progress, so a kernel that exits leaves none behind (an orphaned cargo would finish its
+/// build, and a runtime would hold its memory until its pipes closed).
+pub fn kill_descendants() {
+    let me = std::process::id() as i32;
+    build_processes(me, me)
+        .into_iter()
+        .for_each(|pid| signal(pid, libc::SIGKILL));
+}
+
 fn signal(pid: i32, sig: i32) {
     // SAFETY: kill(2) takes plain integers.
     unsafe {

@@ -8,10 +8,12 @@
 //! so protocol tests need no compiler).
 
 pub mod arith;
+mod build_cache;
 pub mod cell;
 pub mod commands;
 pub mod diagnostic;
 pub mod evcxr_engine;
+mod evcxr_guard;
 mod evcxr_worker;
 mod interrupt;
 pub mod lexical;

@@ -37,7 +37,7 @@ const PANICKED: &str = "EVCXR_PANIC_NOTIFICATION";
 /// streams as they were (output then arrives unordered, as with plain evcxr).
 pub fn relay() {
     if let Err(e) = try_relay() {
-        eprintln!("ferrolab runtime: output relay not started: {e}");
+        elog!("ferrolab runtime: output relay not started: {e}");
     }
 }
 

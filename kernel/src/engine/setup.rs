@@ -64,10 +64,14 @@ fn is_library_dir(dir: &Path) -> bool {
 
 /// The root of all build slots for this library version and source path.
 pub fn build_root(library: &Path) -> Result<PathBuf> {
+    Ok(build_root_in(&cache_base()?, library))
+}
+
+/// The root of the build slots under the cache dir `base`.
+fn build_root_in(base: &Path, library: &Path) -> PathBuf {
     // The path hash keeps two clones (possibly with different library edits) apart.
-    Ok(cache_base()?
-        .join("evcxr")
-        .join(format!("{LIBRARY_VERSION}-{:016x}", fnv1a(library))))
+    base.join("evcxr")
+        .join(format!("{LIBRARY_VERSION}-{:016x}", fnv1a(library)))
 }
 
 /// `FERROLAB_CACHE_DIR`, or `ferrolab` under the user's cache dir.
@@ -110,7 +114,7 @@ pub fn write_std_sources(target_libdir: &Path) {
         return; // no rust-src: rust-analyzer goes without the standard library either way
     }
     if let Err(e) = link_std_sources(&library, &ours) {
-        eprintln!("ferrolab: rust-analyzer keeps the standard library's cargo workspace: {e:#}");
+        elog!("ferrolab: rust-analyzer keeps the standard library's cargo workspace: {e:#}");
     }
 }
 
@@ -270,12 +274,51 @@ pub struct Prepared {
 /// before spawning threads.
 pub fn prepare() -> Result<Prepared> {
     let library = library_path()?;
-    let root = build_root(&library)?;
-    let slot = acquire_slot(&root)?;
+    let slot = take_slot(&library)?;
     seed_lockfile(&slot.dir, &library);
-    write_cell_profile(&root)?;
+    // Without it panics lose their cell line, nothing else: worth a note, not a failed start.
+    if let Err(e) = slot
+        .dir
+        .parent()
+        .context("a slot has a parent")
+        .and_then(write_cell_profile)
+    {
+        elog!("ferrolab: cells build without line tables: {e:#}");
+    }
     set_process_env(&slot.dir);
     Ok(Prepared { library, slot })
+}
+
+/// A build slot for `library`: in the cache dir, or in a private dir when the cache dir
+/// cannot be written (a clear note in the log, never a failed start); repaired if a killed
+/// kernel left it half-written, and seeded from a built slot when it has no build (see
+/// `build_cache`).
+fn take_slot(library: &Path) -> Result<Slot> {
+    let shared = build_root(library);
+    let taken = shared
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .and_then(|root| acquire_slot(root).map(|slot| (root.clone(), slot)));
+    let (root, slot) = match taken {
+        Ok(taken) => taken,
+        Err(e) => {
+            let root = build_root_in(&super::build_cache::private_fallback(), library);
+            elog!(
+                "ferrolab: the build cache cannot be used ({e:#}); building in {} instead",
+                root.display()
+            );
+            let slot = acquire_slot(&root).context("the private build dir cannot be used either")?;
+            (root, slot)
+        }
+    };
+    // A private slot may still be seeded from the shared cache when that is readable.
+    let roots: Vec<&Path> = std::iter::once(root.as_path())
+        .chain(shared.as_deref().ok().filter(|s| *s != root))
+        .collect();
+    if let Some(said) = super::build_cache::repair_or_seed(&roots, &slot.dir) {
+        elog!("ferrolab: {said}");
+    }
+    Ok(slot)
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //! the five ports and the signing key, and turns them into ZeroMQ endpoints.
 //!
 //! It supports the `tcp` and `ipc` transports and the `hmac-sha256` scheme
-//! only (an empty key means unsigned, as jupyter_client allows). It binds
+//! only (an empty key means unsigned, as jupyter_client allows). When the file carries a
+//! CurveZMQ key pair (`curve_publickey`, `curve_secretkey`, Z85 text, as jupyter_client ≥ 8.9
+//! writes for `transport_encryption`), every socket is to be a CURVE server with that secret
+//! key; a file with keys is refused when this build's libzmq has no CURVE. It binds
 //! nothing itself; the kernel binds exactly the endpoints given here.
 
 use anyhow::{bail, Context, Result};
@@ -24,6 +27,17 @@ pub struct ConnectionInfo {
     pub key: String,
     #[serde(default = "default_scheme")]
     pub signature_scheme: String,
+    /// The CurveZMQ key pair (Z85, 40 characters each), when the client asked for encryption.
+    #[serde(default)]
+    pub curve_publickey: Option<String>,
+    #[serde(default)]
+    pub curve_secretkey: Option<String>,
+}
+
+/// Whether the libzmq this binary links can encrypt (CurveZMQ needs libzmq built with
+/// libsodium; zmq-sys's vendored copy is not, see `.cargo/config.toml`).
+pub fn curve_available() -> bool {
+    zmq::has("curve").unwrap_or(false)
 }
 
 fn default_transport() -> String {
@@ -54,7 +68,17 @@ impl ConnectionInfo {
                 info.signature_scheme
             );
         }
+        match (&info.curve_publickey, &info.curve_secretkey) {
+            (None, None) => {}
+            (Some(public), Some(secret)) if public.len() == 40 && secret.len() == 40 => {}
+            _ => bail!("curve_publickey and curve_secretkey must both be 40-character Z85 keys"),
+        }
         Ok(info)
+    }
+
+    /// The CURVE secret key the sockets serve with, when the connection is encrypted.
+    pub fn curve_secret(&self) -> Option<&str> {
+        self.curve_secretkey.as_deref()
     }
 
     /// The ZeroMQ endpoint for `port`. For ipc, jupyter_client names the
@@ -98,6 +122,34 @@ mod tests {
         info.transport = "ipc".into();
         info.ip = "/tmp/kernel".into();
         assert_eq!(info.endpoint(5), "ipc:///tmp/kernel-5");
+    }
+
+    /// `.cargo/config.toml` links the system libzmq here, which has CURVE.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn this_build_can_encrypt() {
+        assert!(
+            curve_available(),
+            "libzmq has no CURVE: is libzmq3-dev installed and linked?"
+        );
+    }
+
+    #[test]
+    fn curve_keys_come_in_pairs() {
+        let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+        let both = FILE.replace(
+            "\"kernel_name\"",
+            &format!("\"curve_publickey\": \"{key}\", \"curve_secretkey\": \"{key}\", \"kernel_name\""),
+        );
+        assert_eq!(ConnectionInfo::parse(&both).unwrap().curve_secret(), Some(key));
+        assert_eq!(ConnectionInfo::parse(FILE).unwrap().curve_secret(), None);
+        let one = FILE.replace(
+            "\"kernel_name\"",
+            &format!("\"curve_secretkey\": \"{key}\", \"kernel_name\""),
+        );
+        assert!(ConnectionInfo::parse(&one).is_err());
+        let short = both.replace(key, "short");
+        assert!(ConnectionInfo::parse(&short).is_err());
     }
 
     #[test]

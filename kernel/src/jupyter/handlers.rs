@@ -133,7 +133,7 @@ pub fn dispatch_queued(
             part,
             error,
         }) => {
-            eprintln!(
+            elog!(
                 "ferrolab kernel: malformed {} on {channel:?}: {part}: {error}",
                 header.msg_type
             );
@@ -151,7 +151,7 @@ pub fn dispatch_queued(
         }
         Err(e) => {
             // Includes forged and unsigned messages: say so, and do nothing.
-            eprintln!("ferrolab kernel: dropped message on {channel:?}: {e}");
+            elog!("ferrolab kernel: dropped message on {channel:?}: {e}");
             return;
         }
     };
@@ -202,7 +202,7 @@ fn around_then(
             }
             reply(Message::child(msg, &reply_type, content, &kernel.session));
         }
-        (Some(_), None) => eprintln!("ferrolab kernel: not replying to non-request {msg_type}"),
+        (Some(_), None) => elog!("ferrolab kernel: not replying to non-request {msg_type}"),
         (None, _) => {}
     }
     // This request failed a cell with stop_on_error (the queued ones it aborts come here
@@ -310,7 +310,7 @@ fn handle(kernel: &Kernel, channel: Channel, msg: &Message) -> Result<Option<Val
         }
         other => {
             // comm_open/comm_msg/comm_close and stray replies: nothing to do.
-            eprintln!("ferrolab kernel: ignoring {other} on {channel:?}");
+            elog!("ferrolab kernel: ignoring {other} on {channel:?}");
             return Ok(None);
         }
     };

@@ -66,7 +66,7 @@ impl History {
         };
         if let Some(path) = &self.path {
             if let Err(e) = append(path, &entry) {
-                eprintln!("ferrolab: history not saved to {}: {e}", path.display());
+                elog!("ferrolab: history not saved to {}: {e}", path.display());
             }
         }
         self.entries.push(entry);
@@ -240,5 +240,17 @@ mod tests {
         assert_eq!(second.query(&search).len(), 2);
         search.unique = true;
         assert_eq!(second.query(&search), vec![json!([2, 1, "1+1"])]);
+    }
+
+    #[test]
+    fn hostile_ranges_select_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut history = History::open_at(Some(dir.path().join("h.jsonl")));
+        history.record(1, "1+1", None);
+        for (session, start, stop) in [(i64::MIN, i64::MIN, i64::MAX), (i64::MAX, i64::MAX, i64::MIN)] {
+            let mut range = request(HistAccess::Range);
+            (range.session, range.start, range.stop) = (session, start, Some(stop));
+            assert!(history.query(&range).is_empty());
+        }
     }
 }

@@ -5,8 +5,8 @@
 //! is answered while a cell runs on shell); IOPub has a thread fed by a channel,
 //! so messages from both keep one order, and it welcomes each new subscriber
 //! (`iopub_welcome`, an XPUB socket); heartbeat echoes on its own thread.
-//! SIGINT interrupts the engine instead of killing the kernel; the kernel exits when
-//! the process that started it dies. The stdin socket is bound (clients expect it)
+//! SIGINT interrupts the engine instead of killing the kernel; SIGTERM shuts it down as a
+//! shutdown request does; the kernel exits when the process that started it dies. The stdin socket is bound (clients expect it)
 //! but not read: no `input_request` yet.
 
 use super::connection::ConnectionInfo;
@@ -16,6 +16,7 @@ use super::wire::{Message, Signer};
 use crate::engine::Engine;
 use anyhow::{Context, Result};
 use serde_json::json;
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -34,11 +35,17 @@ const LINGER_MS: i32 = 1000;
 
 /// Serves the connection until a `shutdown_request`; then returns.
 pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
+    check_encryption(info)?;
     let ctx = zmq::Context::new();
     let bind = |kind: zmq::SocketType, port: u16| -> Result<zmq::Socket> {
         let socket = ctx.socket(kind)?;
         socket.set_linger(LINGER_MS)?;
         socket.set_ipv6(info.is_ipv6())?;
+        if let Some(secret) = info.curve_secret() {
+            // Every socket a CURVE server: a client without the key pair gets nothing.
+            socket.set_curve_server(true)?;
+            socket.set_curve_secretkey(secret.as_bytes())?;
+        }
         let endpoint = info.endpoint(port);
         socket
             .bind(&endpoint)
@@ -101,11 +108,17 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     );
 
     let signal_kernel = kernel.clone();
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT])?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     // Detached: it holds no socket, and the process exits under it.
-    thread::Builder::new().name("sigint".into()).spawn(move || {
-        for _ in signals.forever() {
-            signal_kernel.engine.interrupt();
+    thread::Builder::new().name("signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            if signal == SIGTERM {
+                // As a shutdown request: the runtime and any build stop with the kernel.
+                elog!("ferrolab kernel: SIGTERM; shutting down");
+                signal_kernel.shut_down(false);
+            } else {
+                signal_kernel.engine.interrupt();
+            }
         }
     })?;
 
@@ -113,13 +126,40 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
 
     for worker in workers {
         if worker.join().is_err() {
-            eprintln!("ferrolab kernel: a socket thread panicked");
+            elog!("ferrolab kernel: a socket thread panicked");
         }
     }
     let _ = tx.send(Outgoing::Stop);
     let _ = forwarder.join();
     let _ = iopub_thread.join();
     drop(stdin);
+    Ok(())
+}
+
+/// Refuses an encrypted connection this libzmq cannot serve, and says in the log how the
+/// kernel's traffic travels: encrypted, over plain TCP (signed, readable on the network),
+/// or over ipc (local sockets).
+fn check_encryption(info: &ConnectionInfo) -> Result<()> {
+    let curve = super::connection::curve_available();
+    if !curve {
+        elog!(
+            "ferrolab kernel: this build's libzmq has no CURVE support, so encrypted connections \
+             are refused (build against a libzmq with libsodium; see .cargo/config.toml)"
+        );
+    }
+    match (info.curve_secret(), info.transport.as_str()) {
+        (Some(_), _) if !curve => anyhow::bail!(
+            "the connection file asks for CurveZMQ encryption, but this build's libzmq has no CURVE support"
+        ),
+        (Some(_), _) => elog!("ferrolab kernel: CurveZMQ encryption on all five sockets"),
+        (None, "tcp") => elog!(
+            "ferrolab kernel: WARNING: serving over plain TCP on {}: messages are signed but not \
+             encrypted; anyone who can reach these ports can read them (ask jupyter_client for \
+             transport_encryption to encrypt)",
+            info.ip
+        ),
+        (None, _) => {}
+    }
     Ok(())
 }
 
@@ -138,7 +178,7 @@ fn watch_parent(kernel: Arc<Kernel>) -> Result<()> {
                 thread::sleep(PARENT_POLL);
                 // SAFETY: as above.
                 if unsafe { libc::getppid() } != parent {
-                    eprintln!(
+                    elog!(
                         "ferrolab kernel: the process that started it (pid {parent}) exited; shutting down"
                     );
                     kernel.shut_down(false);
@@ -155,7 +195,7 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
     loop {
         let mut items = [queue.as_poll_item(zmq::POLLIN), iopub.as_poll_item(zmq::POLLIN)];
         if let Err(e) = zmq::poll(&mut items, -1) {
-            eprintln!("ferrolab kernel: poll on iopub failed: {e}");
+            elog!("ferrolab kernel: poll on iopub failed: {e}");
             continue;
         }
         let (queued, subscribed) = (items[0].is_readable(), items[1].is_readable());
@@ -184,7 +224,7 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
 
 fn send(iopub: &zmq::Socket, frames: Vec<Vec<u8>>) {
     if let Err(e) = iopub.send_multipart(frames, 0) {
-        eprintln!("ferrolab kernel: iopub send failed: {e}");
+        elog!("ferrolab kernel: iopub send failed: {e}");
     }
 }
 
@@ -195,7 +235,7 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
             Ok(0) => continue,
             Ok(_) => {}
             Err(e) => {
-                eprintln!("ferrolab kernel: poll on {channel:?} failed: {e}");
+                elog!("ferrolab kernel: poll on {channel:?} failed: {e}");
                 continue;
             }
         }
@@ -203,13 +243,13 @@ fn request_loop(kernel: &Kernel, socket: &zmq::Socket, channel: Channel) {
             Ok(frames) => frames,
             Err(zmq::Error::EAGAIN) => continue,
             Err(e) => {
-                eprintln!("ferrolab kernel: receive on {channel:?} failed: {e}");
+                elog!("ferrolab kernel: receive on {channel:?} failed: {e}");
                 continue;
             }
         };
         let mut send_reply = |reply: Message| {
             if let Err(e) = socket.send_multipart(reply.encode(&kernel.signer), 0) {
-                eprintln!("ferrolab kernel: reply on {channel:?} failed: {e}");
+                elog!("ferrolab kernel: reply on {channel:?} failed: {e}");
             }
         };
         // What is queued on shell now, for aborting after a failed cell (stop_on_error).

@@ -41,12 +41,22 @@ impl Msg {
     }
 }
 
+/// A free port on loopback, never one this test process handed out before (kernels
+/// started from several threads at once would otherwise be given the same one).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn hmac_hex(key: &str, parts: &[&[u8]]) -> String {
@@ -64,15 +74,26 @@ impl Kernel {
     /// Starts a kernel with `transport` (`tcp` or `ipc`), optionally reusing a
     /// history file from an earlier kernel; it runs the mock engine.
     pub fn start_with(transport: &str, history_file: Option<&Path>) -> Self {
-        Self::launch(transport, history_file, "mock")
+        Self::launch(transport, history_file, "mock", &[])
+    }
+
+    /// A mock-engine kernel whose stderr is a pipe already closed, as when the terminal or
+    /// client that started it is gone ([`Kernel::stderr`] is then empty).
+    pub fn start_with_closed_stderr() -> Self {
+        Self::launch("tcp", None, "mock", &[("FERROLAB_TEST_CLOSED_STDERR", "1")])
     }
 
     /// Starts a kernel with the real (evcxr) engine on tcp loopback.
     pub fn start_real() -> Self {
-        Self::launch("tcp", None, "evcxr")
+        Self::launch("tcp", None, "evcxr", &[])
     }
 
-    fn launch(transport: &str, history_file: Option<&Path>, engine: &str) -> Self {
+    /// [`Kernel::start_real`] with more environment for the kernel.
+    pub fn start_real_with(env: &[(&str, &str)]) -> Self {
+        Self::launch("tcp", None, "evcxr", env)
+    }
+
+    fn launch(transport: &str, history_file: Option<&Path>, engine: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let key = uuid::Uuid::new_v4().to_string();
         let ip = if transport == "ipc" {
@@ -89,16 +110,25 @@ impl Kernel {
         let file = dir.path().join("connection.json");
         std::fs::write(&file, info.to_string()).unwrap();
         let history_file = history_file.map_or_else(|| dir.path().join("history.jsonl"), Path::to_path_buf);
-        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
+        let closed = env.iter().any(|(k, _)| *k == "FERROLAB_TEST_CLOSED_STDERR");
+        let stderr = if closed {
+            Stdio::piped()
+        } else {
+            std::fs::File::create(dir.path().join("stderr.log"))
+                .unwrap()
+                .into()
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
             .args(["kernel", "-f"])
             .arg(&file)
             .env("FERROLAB_HISTORY_FILE", &history_file)
             .env("FERROLAB_ENGINE", engine)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
             .unwrap();
+        drop(child.stderr.take()); // closes the read end: the kernel's writes fail
         let endpoint = |port: u16| {
             if transport == "ipc" {
                 format!("ipc://{ip}-{port}")
@@ -271,14 +301,24 @@ impl Kernel {
 
     /// Waits for the process to exit; true if it did within `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        self.exit_status(timeout).is_some()
+    }
+
+    /// Waits for the process to exit; its status if it did within `timeout`.
+    pub fn exit_status(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return true;
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        false
+        None
+    }
+
+    /// Every live process the kernel started, and theirs (the runtime, cargo, rustc).
+    pub fn descendants(&self) -> Vec<i32> {
+        descendants_of(self.child.id() as i32)
     }
 }
 
@@ -287,6 +327,43 @@ impl Drop for Kernel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Live (not zombie) descendants of `root`, from /proc.
+pub fn descendants_of(root: i32) -> Vec<i32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state, then the parent pid.
+        let mut fields = stat[stat.rfind(')').unwrap() + 1..].split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let ppid: i32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if state != "Z" {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![];
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == p {
+                found.push(pid);
+                stack.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Whether process `pid` still runs (a zombie does not).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat[stat.rfind(')').unwrap_or(0) + 1..].split_whitespace().next() != Some("Z"))
 }
 
 /// The message types in `msgs`, in order.

@@ -7,11 +7,12 @@ use std::process::Command;
 /// Everything any Python-side test imports (`.ci/run` installs the same list).
 const PACKAGES: &[&str] = &[
     "jupyter-kernel-test==0.7.0",
-    "jupyter_client>=8,<9",
+    "jupyter_client>=8.9,<9",
     "nbclient>=0.10,<0.12",
     "nbformat>=5.9,<6",
     "tritonclient[http,grpc]==2.73.0",
     "PyYAML==6.0.3",
+    "jupyter-kernel-gateway>=3,<4",
 ];
 
 /// The test's Python interpreter, with every package of [`PACKAGES`] importable.
@@ -25,7 +26,7 @@ pub fn venv_python() -> PathBuf {
     let ready = Command::new(&python)
         .args([
             "-c",
-            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml",
+            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml, kernel_gateway",
         ])
         .status()
         .is_ok_and(|s| s.success());
