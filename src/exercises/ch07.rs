@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 use super::{check, Check};
 
+/// One case: the input's name, the samples (flattened), one sample's shape.
+type RequestCase = (&'static str, Vec<Vec<f32>>, Vec<usize>);
+
 /// Exercise `infer-request`: `f(name, samples, sample_shape)` must return the JSON body of an
 /// inference request with one `FP32` input tensor called `name`, of shape
 /// `[samples.len(), …sample_shape]`, holding the samples in order.
@@ -21,7 +24,7 @@ pub fn infer_request(f: fn(&str, &[Vec<f32>], &[usize]) -> String) -> Check {
                 .map(|p| ((seed * 31 + p * 7) % 17) as f32 / 16.0)
                 .collect()
         };
-        let cases: Vec<(&str, Vec<Vec<f32>>, Vec<usize>)> = vec![
+        let cases: Vec<RequestCase> = vec![
             ("input", vec![vec![0.5, 1.0, 0.0, 0.25]], vec![1, 2, 2]),
             ("input", vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]], vec![3]),
             ("pixels", (0..3).map(image).collect(), vec![1, 28, 28]),
