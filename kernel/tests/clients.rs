@@ -1,6 +1,7 @@
 //! The kernel under real Jupyter clients' lifecycle calls: `restart_kernel` from
 //! jupyter_client (`clients/restart_kernel.py`): the old kernel and its runtime are gone, the
-//! new kernel has the library loaded and none of the old variables.
+//! new kernel has the library loaded and none of the old variables. `jupyter console` typed
+//! into through a pseudo-terminal (`clients/console.py`).
 //!
 //! Needs the test venv (`python/`); two library loads, 20-60 s with a warm build cache.
 
@@ -35,6 +36,42 @@ fn restart_kernel_from_jupyter_client() {
         "{seen}"
     );
     assert_eq!(seen["kept_after"][0], "error", "{seen}");
+}
+
+/// `jupyter console` as a person uses it, through a pty (`clients/console.py`, pexpect): a
+/// value, a multi-line `fn` continued because the kernel says it is incomplete, a compile
+/// error, Ctrl-C during `fit` with the model kept, and exit.
+#[test]
+fn jupyter_console_in_a_pty() {
+    let python = python::venv_python();
+    let spec = python::kernelspec("ferrolab-test", "evcxr");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/console.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .env("JUPYTER_PATH", spec.path())
+        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+        .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
+        .env("IPYTHONDIR", spec.path().join("ipython"))
+        .output()
+        .expect("run python");
+    let screen = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "console.py failed:\n{screen}");
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{screen}", String::from_utf8_lossy(&out.stdout)));
+    let steps = [
+        "value",
+        "continues",
+        "fn defined",
+        "fn called",
+        "compile error",
+        "model built",
+        "training",
+        "interrupted",
+        "model kept",
+        "exit",
+    ];
+    let missed: Vec<_> = steps.iter().filter(|s| seen[**s] != true).collect();
+    assert!(missed.is_empty(), "steps not seen: {missed:?}\n{seen}\n{screen}");
 }
 
 /// Jupyter Kernel Gateway (`clients/gateway.py`): four kernels through its REST API at

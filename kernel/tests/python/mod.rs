@@ -13,6 +13,7 @@ const PACKAGES: &[&str] = &[
     "tritonclient[http,grpc]==2.73.0",
     "PyYAML==6.0.3",
     "jupyter-kernel-gateway>=3,<4",
+    "jupyter-console>=6.6,<7",
 ];
 
 /// The test's Python interpreter, with every package of [`PACKAGES`] importable.
@@ -26,7 +27,7 @@ pub fn venv_python() -> PathBuf {
     let ready = Command::new(&python)
         .args([
             "-c",
-            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml, kernel_gateway",
+            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml, kernel_gateway, jupyter_console, pexpect",
         ])
         .status()
         .is_ok_and(|s| s.success());
