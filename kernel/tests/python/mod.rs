@@ -14,6 +14,9 @@ const PACKAGES: &[&str] = &[
     "PyYAML==6.0.3",
     "jupyter-kernel-gateway>=3,<4",
     "jupyter-console>=6.6,<7",
+    "jupyterlab>=4.5,<5",
+    "notebook>=7.5,<8",
+    "playwright>=1.60,<2",
 ];
 
 /// The test's Python interpreter, with every package of [`PACKAGES`] importable.
@@ -27,7 +30,7 @@ pub fn venv_python() -> PathBuf {
     let ready = Command::new(&python)
         .args([
             "-c",
-            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml, kernel_gateway, jupyter_console, pexpect",
+            "import jupyter_kernel_test, jupyter_client, nbclient, nbformat, tritonclient.http.aio, tritonclient.grpc, yaml, kernel_gateway, jupyter_console, pexpect, jupyterlab, notebook, playwright",
         ])
         .status()
         .is_ok_and(|s| s.success());
