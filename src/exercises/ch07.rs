@@ -212,14 +212,8 @@ mod tests {
         assert_eq!(infer_request(untouched).verdict, Verdict::NotAttempted);
     }
 
-    fn from_probabilities(body: &str) -> Vec<(usize, f32)> {
-        let v: Value = serde_json::from_str(body).unwrap();
-        let out = v["outputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"] == "probabilities")
-            .unwrap();
+    /// Each row's first largest entry of the output tensor `out`.
+    fn top_of(out: &Value) -> Vec<(usize, f32)> {
         let classes = out["shape"][1].as_u64().unwrap() as usize;
         let data: Vec<f32> = out["data"]
             .as_array()
@@ -235,22 +229,21 @@ mod tests {
             .collect()
     }
 
+    fn from_probabilities(body: &str) -> Vec<(usize, f32)> {
+        let v: Value = serde_json::from_str(body).unwrap();
+        top_of(
+            v["outputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["name"] == "probabilities")
+                .unwrap(),
+        )
+    }
+
     fn first_output(body: &str) -> Vec<(usize, f32)> {
         let v: Value = serde_json::from_str(body).unwrap();
-        let out = &v["outputs"][0];
-        let classes = out["shape"][1].as_u64().unwrap() as usize;
-        let data: Vec<f32> = out["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect();
-        data.chunks(classes)
-            .map(|row| {
-                let best = (0..classes).fold(0, |b, c| if row[c] > row[b] { c } else { b });
-                (best, row[best])
-            })
-            .collect()
+        top_of(&v["outputs"][0])
     }
 
     fn not_yet(_: &str) -> Vec<(usize, f32)> {
