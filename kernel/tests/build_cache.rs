@@ -8,21 +8,13 @@
 
 mod common;
 
-use common::{Kernel, Msg};
+use common::{result_text, Kernel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 const LIBRARY_CELL: &str = "Cnn::<f32, Cpu>::new(&Cpu::default()).summary().total_params()";
-
-fn result_text(iopub: &[Msg]) -> Option<String> {
-    iopub
-        .iter()
-        .find(|m| m.msg_type() == "execute_result")
-        .and_then(|m| m.content["data"]["text/plain"].as_str())
-        .map(str::to_string)
-}
 
 /// The build dir `:status` reports.
 fn build_dir(kernel: &Kernel) -> PathBuf {

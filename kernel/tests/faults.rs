@@ -8,21 +8,13 @@
 
 mod common;
 
-use common::{types, Kernel, Msg};
+use common::{result_text, types, Kernel};
 use serde_json::json;
 use std::time::Duration;
 
 /// Long enough for a cold build of the library with dfdx.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 const CELL_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn result_text(iopub: &[Msg]) -> Option<String> {
-    iopub
-        .iter()
-        .find(|m| m.msg_type() == "execute_result")
-        .and_then(|m| m.content["data"]["text/plain"].as_str())
-        .map(str::to_string)
-}
 
 struct Steps(Vec<String>);
 

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Kernel, Msg};
+use common::{result_text, Kernel};
 use std::time::{Duration, Instant};
 
 /// How many cells: `FERROLAB_LONG_SESSION_CELLS`, at least 100, else 200.
@@ -22,14 +22,6 @@ fn cells() -> usize {
 }
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 const CELL_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn result_text(iopub: &[Msg]) -> Option<String> {
-    iopub
-        .iter()
-        .find(|m| m.msg_type() == "execute_result")
-        .and_then(|m| m.content["data"]["text/plain"].as_str())
-        .map(str::to_string)
-}
 
 /// RSS in MiB of the kernel and every process under it.
 fn rss_mib(kernel: &Kernel) -> f64 {

@@ -370,3 +370,12 @@ pub fn alive(pid: i32) -> bool {
 pub fn types(msgs: &[Msg]) -> Vec<&str> {
     msgs.iter().map(Msg::msg_type).collect()
 }
+
+/// The text of the `execute_result` among `iopub`, if there is one.
+pub fn result_text(iopub: &[Msg]) -> Option<String> {
+    iopub
+        .iter()
+        .find(|m| m.msg_type() == "execute_result")
+        .and_then(|m| m.content["data"]["text/plain"].as_str())
+        .map(str::to_string)
+}
