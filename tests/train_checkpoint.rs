@@ -105,6 +105,36 @@ fn a_failure_before_the_rename_keeps_the_old_checkpoint_and_leaves_no_temp_file(
     assert_eq!(dir_names(dir.path()), ["m.safetensors", "m.safetensors.json"]);
 }
 
+/// A save removes the temporary files that dead writers of the same checkpoint left, and
+/// keeps those of a live writer and of other files.
+#[test]
+fn a_save_removes_only_orphaned_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap(); // reaped: its pid names no process now
+    let live_pid = std::process::id();
+    let files = [
+        format!(".m.safetensors.{dead_pid}.abc123.tmp"),
+        format!(".m.safetensors.json.{dead_pid}.def456.tmp"),
+        format!(".m.safetensors.{live_pid}.ghi789.tmp"),
+        format!(".other.safetensors.{dead_pid}.jkl012.tmp"),
+    ];
+    for f in &files {
+        std::fs::write(dir.path().join(f), b"partial").unwrap();
+    }
+    save_checkpoint(&mlp(16, 1), &path, 1, None).unwrap();
+    let mut expected = vec![
+        files[2].clone(),
+        files[3].clone(),
+        "m.safetensors".to_string(),
+        "m.safetensors.json".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(dir_names(dir.path()), expected);
+}
+
 #[test]
 fn garbage_and_truncated_files_are_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,8 +2,10 @@
 //! config, epoch, metrics), each written atomically; loading checks every tensor first.
 //!
 //! Writing goes to a temporary file in the target's directory, is synced to disk, then
-//! renamed over the target, so a crash or error leaves the old checkpoint whole and no
-//! temporary file behind. The sidecar (`<file>.json`) is written the same way after the
+//! renamed over the target, so a crash or error leaves the old checkpoint whole. An error
+//! removes its temporary file at once; a killed process cannot, so each temporary file
+//! names its writer's pid (`.<file>.<pid>.<random>.tmp`) and the next save beside it
+//! removes those whose writer is gone. The sidecar (`<file>.json`) is written the same way after the
 //! weights; a crash between the two renames leaves new weights with the old sidecar.
 //! Loading reads the file, checks each of the model's tensors (name, dtype, shape) and
 //! only then hands the file to dfdx, so a mismatch names the tensor and leaves the model
@@ -14,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use dfdx::nn::{LoadFromSafetensors, SaveToSafetensors};
 use safetensors::SafeTensors;
-use tempfile::NamedTempFile;
 
 use super::error::{TrainError, TrainResult};
 use super::feed::Trainable;
@@ -96,8 +97,16 @@ fn write_atomically(
     };
     // ModelCheckpoint paths such as `runs/cnn-{epoch}.safetensors` may name a new folder.
     std::fs::create_dir_all(&dir).map_err(io)?;
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    remove_orphaned_temporaries(&dir, &name);
     // Dropping `tmp` on any early return deletes the temporary file.
-    let tmp = NamedTempFile::new_in(&dir).map_err(io)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.{}.", std::process::id()))
+        .suffix(TEMPORARY_SUFFIX)
+        .tempfile_in(&dir)
+        .map_err(io)?;
     write(tmp.path()).map_err(io)?;
     // dfdx wrote through its own handle; reopen to flush the file's data to disk.
     std::fs::File::options()
@@ -109,6 +118,51 @@ fn write_atomically(
     tmp.persist(path).map_err(|e| io(e.error))?;
     sync_dir(&dir);
     Ok(())
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// Removes the temporary files of saves to `dir/name` whose writer died mid-save (a kill,
+/// a crash, a pulled plug). Best effort: a file that cannot be removed only costs space.
+/// A writer whose pid was since reused looks alive and its file stays, which is harmless.
+fn remove_orphaned_temporaries(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .filter(|rest| rest.ends_with(TEMPORARY_SUFFIX))
+        else {
+            continue;
+        };
+        let writer = rest.split('.').next().and_then(|pid| pid.parse::<u32>().ok());
+        if writer.is_some_and(|pid| !process_alive(pid)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this pid exists (on platforms that cannot tell, assume it does,
+/// so that nothing in use is removed).
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+        let found = unsafe { libc::kill(pid, 0) } == 0;
+        found || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// Makes the rename itself durable; best effort (not every platform can open a directory).
