@@ -8,10 +8,18 @@
 //!   fingerprints name crates and profiles, not the target dir, so nothing of the library
 //!   or dfdx rebuilds. The copy goes to a temporary name and is renamed into place, so a
 //!   kernel killed while copying leaves no half copy.
-//! - **Half-written slots.** A marker file is written before the library is built or
-//!   loaded in a slot and removed once it has loaded. A slot that still has the marker
+//! - **Two kernels and no build yet.** A kernel about to build the library in a slot
+//!   without one takes the cache's build turn (an exclusive `flock` on
+//!   `library-build.lock` beside the slots) and holds it until the library has loaded. A
+//!   kernel starting meanwhile waits for the turn instead of compiling the same crates at
+//!   the same moment (which made both take twice as long on two cores), then seeds its
+//!   slot from the build just made.
+//! - **Half-written slots.** A marker file is written before the library is built from
+//!   scratch in a slot and removed once it has loaded. A slot that still has the marker
 //!   when a kernel takes it was left by a kernel killed in the middle: its target dir is
-//!   thrown away (and seeded again, or rebuilt), never trusted.
+//!   thrown away (and seeded again, or rebuilt), never trusted. A slot already built is not
+//!   marked while its kernel loads the library, so it can seed the kernels starting beside
+//!   it (marked, four kernels started at once found no seed and built from scratch).
 //! - **An unwritable cache.** When the cache dir cannot be created or written (read-only,
 //!   a file in its place), the kernel builds in a private dir under the system's temp dir
 //!   and says so in its log; it never fails to start over it.
@@ -21,7 +29,9 @@
 //! cell's crate.
 
 use anyhow::{Context, Result};
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The marker of a slot whose library build or load has not finished.
 const UNFINISHED: &str = "ferrolab-build-unfinished";
@@ -45,6 +55,7 @@ pub fn repair_or_seed(roots: &[&Path], slot: &Path) -> Option<String> {
     let mut done = Vec::new();
     if slot.join(UNFINISHED).exists() {
         let _ = std::fs::remove_dir_all(slot.join("target"));
+        finished(slot); // nothing half-written is left
         done.push(format!(
             "the build slot {} was left half-written by a kernel that stopped mid-build; its build was discarded",
             slot.display()
@@ -67,6 +78,53 @@ pub fn repair_or_seed(roots: &[&Path], slot: &Path) -> Option<String> {
         }
     }
     (!done.is_empty()).then(|| done.join("; "))
+}
+
+/// The right to build the library in this cache; held until the library has loaded.
+pub struct BuildTurn(#[allow(dead_code)] File);
+
+/// How long a kernel waits for another's build before building itself: longer than a cold
+/// build of the library on two cores.
+const TURN_WAIT: Duration = Duration::from_secs(20 * 60);
+
+/// For a slot without a built library: takes the build turn of the cache it is in, first
+/// waiting while another kernel holds it and then seeding the slot from that kernel's build.
+/// `None` when the slot is built already (nothing to wait for) or the turn cannot be had;
+/// the kernel then builds on its own, as it would without this.
+pub fn take_build_turn(slot: &Path) -> Option<BuildTurn> {
+    take_build_turn_within(slot, TURN_WAIT)
+}
+
+fn take_build_turn_within(slot: &Path, wait: Duration) -> Option<BuildTurn> {
+    if super::warmup::is_built(slot) {
+        return None;
+    }
+    let root = slot.parent()?;
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join("library-build.lock"))
+        .ok()?;
+    if super::setup::try_lock(&lock) {
+        return Some(BuildTurn(lock));
+    }
+    elog!("ferrolab: another kernel is building the library in this cache; waiting to reuse its build");
+    let started = Instant::now();
+    while !super::setup::try_lock(&lock) {
+        if started.elapsed() > wait {
+            elog!(
+                "ferrolab: the other kernel's build took over {} s; building here too",
+                wait.as_secs()
+            );
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    if let Some(said) = repair_or_seed(&[root], slot) {
+        elog!("ferrolab: {said}");
+    }
+    Some(BuildTurn(lock))
 }
 
 /// A slot under `root` other than `slot` whose library is built and whole.
@@ -206,5 +264,49 @@ mod tests {
         assert!(!half.join("target").exists());
         finished(&half);
         assert!(!half.join(UNFINISHED).exists());
+    }
+
+    /// A kernel that finds another building waits for its turn, then copies that build;
+    /// the first kernel to come builds at once.
+    #[test]
+    fn a_second_kernel_waits_for_the_first_build_and_reuses_it() {
+        let root = tempfile::tempdir().unwrap();
+        let (first, second) = (root.path().join("slot-0"), root.path().join("slot-1"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        let turn = take_build_turn(&first).expect("nobody builds: the first takes the turn");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn({
+            let second = second.clone();
+            move || {
+                let turn = take_build_turn_within(&second, Duration::from_secs(60));
+                tx.send(()).unwrap();
+                turn
+            }
+        });
+        // While the first builds, the second waits.
+        assert!(rx.recv_timeout(Duration::from_millis(700)).is_err());
+        built_slot(root.path(), "slot-0");
+        drop(turn);
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the turn passes on");
+        assert!(waiter.join().unwrap().is_some());
+        assert!(
+            super::super::warmup::is_built(&second),
+            "seeded from the first build"
+        );
+        // A built slot needs no turn, even while another kernel holds it.
+        let _held = take_build_turn(&root.path().join("slot-2"));
+        assert!(take_build_turn(&first).is_none());
+    }
+
+    /// A kernel whose wait runs out builds on its own.
+    #[test]
+    fn a_wait_that_runs_out_lets_the_kernel_build() {
+        let root = tempfile::tempdir().unwrap();
+        let slot = root.path().join("slot-1");
+        std::fs::create_dir_all(&slot).unwrap();
+        let _held = take_build_turn(&root.path().join("slot-0")).unwrap();
+        assert!(take_build_turn_within(&slot, Duration::from_millis(300)).is_none());
     }
 }

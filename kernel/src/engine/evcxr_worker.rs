@@ -324,6 +324,10 @@ fn start(
         }
         runtime.env("LD_LIBRARY_PATH", path);
     }
+    let slot = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from);
+    // Held until the library has loaded: a kernel starting meanwhile waits to copy this
+    // build rather than compiling the same crates at once (see `build_cache`).
+    let _turn = slot.as_deref().and_then(super::build_cache::take_build_turn);
     let t0 = Instant::now();
     let (mut ctx, outputs) = EvalContext::with_subprocess_command(runtime).map_err(|e| e.to_string())?;
     // Start-up phases go to the kernel's log: they explain a slow first cell.
@@ -336,11 +340,8 @@ fn start(
     // evcxr's first cell (`42`, no dependencies) trimmed the build's Cargo.lock;
     // restoring the workspace's lock lets cargo add the library without a fresh
     // resolve (no index update, same versions as the workspace).
-    if let Some(slot) = std::env::var_os("EVCXR_TMPDIR") {
-        let _ = std::fs::copy(
-            library.join("Cargo.lock"),
-            std::path::Path::new(&slot).join("Cargo.lock"),
-        );
+    if let Some(slot) = &slot {
+        let _ = std::fs::copy(library.join("Cargo.lock"), slot.join("Cargo.lock"));
     }
     let mut state = ctx.state();
     for (key, value) in PROFILE_ENV {
@@ -351,15 +352,17 @@ fn start(
     state
         .add_dep("ferrolab", &library_dep(library)?)
         .map_err(|e| e.to_string())?;
-    // Marked until loaded: a kernel killed meanwhile leaves the slot for the next to repair.
-    let slot = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from);
-    if let Some(slot) = &slot {
+    // A build from scratch is marked until loaded: a kernel killed meanwhile leaves the slot
+    // for the next to repair. A built slot is not marked: it stays a seed for kernels
+    // starting beside this one.
+    let building = slot.as_deref().filter(|s| !super::warmup::is_built(s));
+    if let Some(slot) = building {
         super::build_cache::mark_unfinished(slot);
     }
     // The panic hook goes in with the prelude: one build, and the first cell has it.
     ctx.eval_with_state(&format!("{PRELUDE}\n{}", super::panic_report::HOOK), state)
         .map_err(|e| format!("building the ferrolab library in evcxr failed:\n{e}"))?;
-    if let Some(slot) = &slot {
+    if let Some(slot) = building {
         super::build_cache::finished(slot);
     }
     elog!("ferrolab: library loaded in {:.2} s", t0.elapsed().as_secs_f64());

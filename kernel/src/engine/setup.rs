@@ -180,7 +180,8 @@ pub fn acquire_slot(root: &Path) -> Result<Slot> {
     bail!("all 64 build slots under {} are in use", root.display())
 }
 
-fn try_lock(file: &File) -> bool {
+/// An exclusive `flock` on `file`, without waiting; false when another holds it.
+pub(super) fn try_lock(file: &File) -> bool {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a descriptor we own; no memory is passed.
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
