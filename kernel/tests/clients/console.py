@@ -74,6 +74,9 @@ def main():
     step("interrupted", [], "interrupted in epoch")
     console.expect(prompt(7))
     step("model kept", ["mlp.evaluate(&data, 256).unwrap().accuracy > 0.5"], "true")
+    # Ctrl-D only once the next prompt is drawn: sent earlier, prompt_toolkit drops it and
+    # the "y" below would be typed into a cell.
+    console.expect(prompt(8))
     console.sendcontrol("d")
     console.expect([r"\(\[y\]/n\)", pexpect.EOF, pexpect.TIMEOUT], timeout=20)
     console.send("y\r")
