@@ -8,8 +8,10 @@ repository for both servers (MLServer runs a numpy implementation of the same ne
 reading our safetensors), checks that both answer the same numbers, then times single-image
 requests at concurrency 1, 4, 16 and 64 over HTTP JSON, HTTP binary (where the peer has
 it) and gRPC, with and without dynamic batching. The servers run on one core (taskset),
-the client on another. Prints a Markdown table and our samples per second against the
-CNN's forward FLOPs at the core's peak.
+the client on another. The same HTTP requests are also sent by `ferrolab load` (rows
+`rust-*`), a one-thread Rust client: above a few thousand requests a second the Python client
+saturates its own core before the server does. Prints a Markdown table and our samples per
+second against the CNN's forward FLOPs at the core's peak.
 """
 
 import argparse
@@ -96,6 +98,18 @@ def wait_ready(port, what, proc, timeout=120):
         except Exception:
             time.sleep(0.2)
     raise SystemExit(f"{what} not ready after {timeout} s")
+
+
+def run_load(ferrolab, client_core, binary, port, model, concurrency, seconds):
+    """`ferrolab load`, the Rust client (one thread, on the client's core): the server's
+    throughput where Python's clients saturate their own core first."""
+    cmd = ["taskset", "-c", str(client_core), ferrolab, "load", "--url", f"http://127.0.0.1:{port}",
+           "--model", model, "--input", "input:FP32:1,1,28,28", "--concurrency", str(concurrency),
+           "--seconds", str(seconds)] + (["--binary"] if binary else [])
+    r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    if r["errors"]:
+        raise RuntimeError(f"{r['errors']} failed requests: {r['first_error']}")
+    return r["throughput"], r["p50_ms"], r["p99_ms"]
 
 
 async def run_cell(protocol, port, model, x, concurrency, seconds):
@@ -186,7 +200,8 @@ def main():
     p.add_argument("--server-core", default="0")
     p.add_argument("--client-core", type=int, default=1)
     p.add_argument("--concurrency", default="1,4,16,64")
-    p.add_argument("--protocols", default="http-json,http-binary,grpc")
+    # rust-*: the same requests from `ferrolab load` instead of tritonclient.
+    p.add_argument("--protocols", default="http-json,http-binary,grpc,rust-http-json,rust-http-binary")
     a = p.parse_args()
     work = tempfile.mkdtemp(prefix="serve-peer-")
     repo = os.path.join(work, "ours")
@@ -240,6 +255,12 @@ def main():
                     for who, port in [("ours", ports["og"] if protocol == "grpc" else ports["oh"]),
                                       ("peer", ports["pg"] if protocol == "grpc" else ports["ph"])]:
                         try:
+                            if protocol.startswith("rust-"):
+                                binary = protocol == "rust-http-binary"
+                                if binary and who == "peer":
+                                    raise RuntimeError("MLServer has no binary tensor extension")
+                                cell[who] = run_load(a.ferrolab, a.client_core, binary, port, model, c, a.seconds)
+                                continue
                             asyncio.run(run_cell(protocol, port, model, x, c, 0.5))  # warm-up
                             cell[who] = asyncio.run(run_cell(protocol, port, model, x, c, a.seconds))
                         except Exception as e:

@@ -14,6 +14,7 @@ mod embed;
 mod engine;
 mod install;
 mod jupyter;
+mod load;
 mod notebooks;
 mod repl;
 mod serve;
@@ -46,6 +47,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Serve a model repository over the Open Inference Protocol (KServe v2): HTTP, gRPC, metrics.
     Serve(serve::ServeArgs),
+    /// Load-test an Open Inference Protocol server over HTTP: throughput and latency at a concurrency.
+    Load(load::LoadArgs),
     /// The interactive terminal REPL (also what `ferrolab` alone starts).
     Repl {
         /// Which engine runs cells: `evcxr` (Rust) or `mock` (a tiny arithmetic language for tests).
@@ -150,6 +153,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Summary { model, size }) => summary::run(model, size),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Load(args)) => load::run(args),
         Some(Command::Repl { engine }) => run_repl(&engine, None),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Kernel { connection_file }) => {

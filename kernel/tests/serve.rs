@@ -252,17 +252,75 @@ fn malformed_requests_leave_the_server_answering() {
     run_clients(&served, "barrage", dir.path(), &[]);
 }
 
+/// `ferrolab load URL…` and its JSON line.
+fn load(served: &Served, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrolab"))
+        .arg("load")
+        .args(["--url", &format!("http://127.0.0.1:{}", served.http)])
+        .args(["--input", "input:FP32:1,1,28,28", "--seconds", "0.5"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// GET `path` on the server's HTTP port; the whole response.
+fn get(served: &Served, path: &str) -> String {
+    let mut http = std::net::TcpStream::connect(("127.0.0.1", served.http)).unwrap();
+    write!(
+        http,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    http.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// The load generator's requests all succeed, over JSON and the binary extension, and the
+/// server's statistics count every one; requests for a model the server lacks are counted
+/// as errors with the server's own message.
+#[test]
+fn the_load_generator_measures_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("models");
+    save_cnn(&repo, "cnn", 1, 3);
+    let served = start(&repo, dir.path().join("server.log"));
+    let mut answered = 0;
+    for extra in [&[][..], &["--binary"][..]] {
+        let report = load(
+            &served,
+            &[&["--model", "cnn", "--concurrency", "4"][..], extra].concat(),
+        );
+        eprintln!("load: {report}");
+        let requests = report["requests"].as_u64().unwrap();
+        assert!(requests > 0 && report["errors"] == 0, "{report}");
+        assert!(report["p50_ms"].as_f64() <= report["p99_ms"].as_f64(), "{report}");
+        answered += requests;
+    }
+    let stats = get(&served, "/v2/models/cnn/stats");
+    let stats: Value = serde_json::from_str(stats.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let counted = stats["model_stats"][0]["inference_stats"]["success"]["count"]
+        .as_u64()
+        .unwrap();
+    // The warm-up's requests are answered but not in the report.
+    assert!(counted >= answered, "{counted} < {answered}: {stats}");
+
+    let report = load(&served, &["--model", "nope"]);
+    assert_eq!(report["requests"], 0, "{report}");
+    assert!(report["errors"].as_u64().unwrap() > 0, "{report}");
+    let error = report["first_error"].as_str().unwrap();
+    assert!(error.contains("404") && error.contains("nope"), "{report}");
+}
+
 #[test]
 fn the_demo_trains_and_serves_the_cnn() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     let mut served = start_with(&[OsStr::new("--demo")], log.clone());
     // The model answers its metadata (the clients' suite covers inference on the same path).
-    let mut http = std::net::TcpStream::connect(("127.0.0.1", served.http)).unwrap();
-    http.write_all(b"GET /v2/models/cnn HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    http.read_to_string(&mut answer).unwrap();
+    let answer = get(&served, "/v2/models/cnn");
     assert!(
         answer.starts_with("HTTP/1.1 200") && answer.contains(r#""versions":["1"]"#),
         "{answer}"
