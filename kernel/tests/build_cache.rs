@@ -1,5 +1,6 @@
 //! The shared evcxr build cache under faults: two kernels started at the same moment, a
-//! slot left half-written by a killed kernel, a cache dir that cannot be written.
+//! build dir removed while its kernel runs, a slot left half-written by a killed kernel, a
+//! cache dir that cannot be written.
 //!
 //! A first kernel on the user's cache provides a built slot; the test copies it into a
 //! private cache dir (`FERROLAB_CACHE_DIR`) and works there, so the user's cache is never
@@ -30,8 +31,16 @@ fn build_dir(kernel: &Kernel) -> PathBuf {
 /// Runs the library cell; its value and how long it took.
 fn library_cell(kernel: &Kernel) -> (Option<String>, f64) {
     let started = Instant::now();
-    let (_, iopub) = kernel.execute_within(LIBRARY_CELL, BUILD_TIMEOUT);
-    (result_text(&iopub), started.elapsed().as_secs_f64())
+    let (reply, iopub) = kernel.execute_within(LIBRARY_CELL, BUILD_TIMEOUT);
+    let value = result_text(&iopub);
+    if value.is_none() {
+        // What the cell said instead, for the failure message.
+        eprintln!("library cell: {:?}", reply.content);
+        for m in &iopub {
+            eprintln!("  {}: {}", m.msg_type(), m.content);
+        }
+    }
+    (value, started.elapsed().as_secs_f64())
 }
 
 fn copy_slot(from: &Path, to: &Path) {
@@ -98,6 +107,19 @@ fn the_build_cache_survives_concurrency_kills_and_bad_dirs() {
     let logs = format!("{}\n{}", a.stderr(), b.stderr());
     assert!(logs.contains("was seeded from the built slot"), "{logs}");
     assert_ne!(build_dir(&a), build_dir(&b));
+
+    // A build dir removed while its kernel runs (a cleaned cache): written again before the
+    // next cell and seeded from the other kernel's slot; the cell works and says so.
+    std::fs::remove_dir_all(build_dir(&b)).unwrap();
+    let (value, took) = library_cell(&b);
+    eprintln!("after its build dir was removed: first cell {took:.1} s");
+    assert_eq!(value.as_deref(), Some("34826"), "{}", b.stderr());
+    assert!(
+        b.stderr()
+            .contains("was removed while the kernel ran; it was written again (the build slot"),
+        "{}",
+        b.stderr()
+    );
     stop(a);
     stop(b);
 

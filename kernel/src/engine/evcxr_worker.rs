@@ -178,6 +178,13 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                 out,
             } => {
                 let _ = out.send(Out::Started);
+                // A build dir removed under the kernel is written again before the cell
+                // builds in it (evcxr rewrites only its own files).
+                let slot = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from);
+                if let Some(said) = slot.and_then(|s| super::setup::restore_removed_slot(&s, &library)) {
+                    elog!("ferrolab: {said}");
+                    let _ = out.send(Out::Event(Event::stderr(format!("{said}\n"))));
+                }
                 // evcxr's `:clear` also forgets the library and the prelude: run up to it,
                 // put them back, then run what follows, so later lines see `ferrolab`.
                 let parts = split_after_clear(&code);

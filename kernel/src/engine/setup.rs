@@ -220,6 +220,34 @@ pub fn write_cells_crate(slot: &Path, library: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Writes the slot's own files again when its dir was removed while the kernel ran (a
+/// cleaned cache): the cells' crate, the lock file and the cell profile, and seeds its
+/// build from a sibling slot where one is built (else the next cell rebuilds the library).
+/// What was done, to tell the learner; `None` when the slot is whole.
+pub fn restore_removed_slot(slot: &Path, library: &Path) -> Option<String> {
+    if slot.join("ferrolab-cells").join("Cargo.toml").exists() {
+        return None;
+    }
+    let removed = format!(
+        "the build dir {} was removed while the kernel ran",
+        slot.display()
+    );
+    let rewritten = write_cells_crate(slot, library).and_then(|_| {
+        // rust-analyzer inside evcxr writes `src/lib.rs` into a dir it made only at start.
+        std::fs::create_dir_all(slot.join("src"))?;
+        seed_lockfile(slot, library);
+        slot.parent()
+            .context("a slot has a parent")
+            .and_then(write_cell_profile)
+    });
+    if let Err(e) = rewritten {
+        return Some(format!("{removed}, and it cannot be written again: {e:#}"));
+    }
+    let root = slot.parent()?;
+    let build = super::build_cache::repair_or_seed(&[root], slot).unwrap_or_default();
+    Some(format!("{removed}; it was written again ({build})"))
+}
+
 /// Writes `text` atomically, and only when it differs (an unchanged mtime keeps cargo's
 /// fingerprints, so nothing rebuilds).
 pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<()> {
