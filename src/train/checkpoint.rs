@@ -5,8 +5,9 @@
 //! renamed over the target, so a crash or error leaves the old checkpoint whole. An error
 //! removes its temporary file at once; a killed process cannot, so each temporary file
 //! names its writer's pid (`.<file>.<pid>.<random>.tmp`) and the next save beside it
-//! removes those whose writer is gone. The sidecar (`<file>.json`) is written the same way after the
-//! weights; a crash between the two renames leaves new weights with the old sidecar.
+//! removes those whose writer is gone. The sidecar (`<file>.json`) is written the same way
+//! after the weights; a crash between the two renames leaves new weights with the old
+//! sidecar.
 //! Loading reads the file, checks each of the model's tensors (name, dtype, shape) and
 //! only then hands the file to dfdx, so a mismatch names the tensor and leaves the model
 //! untouched. Tensors are stored under dfdx's names; no Hugging Face name mapping here.

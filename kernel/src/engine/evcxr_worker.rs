@@ -180,7 +180,7 @@ fn run(library: PathBuf, shared: Arc<Shared>, requests: Receiver<Request>) {
                 let _ = out.send(Out::Started);
                 // A build dir removed under the kernel is written again before the cell
                 // builds in it (evcxr rewrites only its own files).
-                let slot = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from);
+                let slot = super::setup::build_slot();
                 if let Some(said) = slot.and_then(|s| super::setup::restore_removed_slot(&s, &library)) {
                     elog!("ferrolab: {said}");
                     let _ = out.send(Out::Event(Event::stderr(format!("{said}\n"))));
@@ -331,7 +331,7 @@ fn start(
         }
         runtime.env("LD_LIBRARY_PATH", path);
     }
-    let slot = std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from);
+    let slot = super::setup::build_slot();
     // Held until the library has loaded: a kernel starting meanwhile waits to copy this
     // build rather than compiling the same crates at once (see `build_cache`).
     let _turn = slot.as_deref().and_then(super::build_cache::take_build_turn);
@@ -381,9 +381,8 @@ const PRELUDE: &str = "use ferrolab::prelude::*;";
 
 /// The dependency cells see as `ferrolab` (see `setup::write_cells_crate`), as TOML.
 fn library_dep(library: &std::path::Path) -> Result<String, String> {
-    let slot = std::env::var_os("EVCXR_TMPDIR").ok_or("EVCXR_TMPDIR is not set")?;
-    let cells = super::setup::write_cells_crate(std::path::Path::new(&slot), library)
-        .map_err(|e| format!("{e:#}"))?;
+    let slot = super::setup::build_slot().ok_or("EVCXR_TMPDIR is not set")?;
+    let cells = super::setup::write_cells_crate(&slot, library).map_err(|e| format!("{e:#}"))?;
     let cells = cells.to_str().ok_or("the build dir's path is not UTF-8")?;
     Ok(format!("{{ package = \"ferrolab-cells\", path = {cells:?} }}"))
 }
@@ -776,8 +775,8 @@ fn forward(outputs: EvalContextOutputs, shared: &Shared, library: PathBuf, finis
                     let panic = pending.panic.take();
                     end.events.into_iter().for_each(&send);
                     if let Some(panic) = panic {
-                        let generated_path = std::env::var_os("EVCXR_TMPDIR")
-                            .map(|dir| PathBuf::from(dir).join("src/lib.rs"))
+                        let generated_path = super::setup::build_slot()
+                            .map(|dir| dir.join("src/lib.rs"))
                             .unwrap_or_default();
                         let generated = std::fs::read_to_string(&generated_path).unwrap_or_default();
                         let cell = CellSource {

@@ -276,6 +276,11 @@ fn write_cell_profile(root: &Path) -> Result<()> {
     write_if_changed(&root.join(".cargo").join("config.toml"), CELL_PROFILE)
 }
 
+/// The build slot this process took, as [`set_process_env`] told evcxr (`EVCXR_TMPDIR`).
+pub fn build_slot() -> Option<PathBuf> {
+    std::env::var_os("EVCXR_TMPDIR").map(PathBuf::from)
+}
+
 /// Sets the process environment evcxr reads: its build dir and the profile
 /// overrides. Must run before any other thread starts (environment writes are not
 /// thread-safe), i.e. first thing after `runtime_hook` in `main`.
