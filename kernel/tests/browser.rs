@@ -11,6 +11,7 @@ mod python;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn jupyterlab_and_notebook_in_a_browser() {
@@ -19,15 +20,16 @@ fn jupyterlab_and_notebook_in_a_browser() {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     let _ = std::fs::remove_dir_all(&shots);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/browser.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(&shots)
-        .env("JUPYTER_PATH", spec.path())
-        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
-        .env("JUPYTER_CONFIG_DIR", spec.path().join("config"))
-        .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
-        .output()
-        .expect("run python");
+    let out = python::output_within(
+        Command::new(&python)
+            .arg(&script)
+            .arg(&shots)
+            .env("JUPYTER_PATH", spec.path())
+            .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+            .env("JUPYTER_CONFIG_DIR", spec.path().join("config"))
+            .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl")),
+        Duration::from_secs(900),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "browser.py failed:\n{stderr}");
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout)

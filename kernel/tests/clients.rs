@@ -9,18 +9,20 @@ mod python;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn restart_kernel_from_jupyter_client() {
     let python = python::venv_python();
     let spec = python::kernelspec("ferrolab-test", "evcxr");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/restart_kernel.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .env("JUPYTER_PATH", spec.path())
-        .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
-        .output()
-        .expect("run python");
+    let out = python::output_within(
+        Command::new(&python)
+            .arg(&script)
+            .env("JUPYTER_PATH", spec.path())
+            .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl")),
+        Duration::from_secs(900),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "restart_kernel.py failed:\n{stderr}");
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -46,14 +48,15 @@ fn jupyter_console_in_a_pty() {
     let python = python::venv_python();
     let spec = python::kernelspec("ferrolab-test", "evcxr");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/console.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .env("JUPYTER_PATH", spec.path())
-        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
-        .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
-        .env("IPYTHONDIR", spec.path().join("ipython"))
-        .output()
-        .expect("run python");
+    let out = python::output_within(
+        Command::new(&python)
+            .arg(&script)
+            .env("JUPYTER_PATH", spec.path())
+            .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+            .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
+            .env("IPYTHONDIR", spec.path().join("ipython")),
+        Duration::from_secs(900),
+    );
     let screen = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "console.py failed:\n{screen}");
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -83,14 +86,15 @@ fn four_kernels_behind_kernel_gateway() {
     let spec = python::kernelspec("ferrolab-test", "evcxr");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/gateway.py");
     let log = spec.path().join("gateway.log");
-    let out = Command::new(&python)
-        .arg(&script)
-        .env("JUPYTER_PATH", spec.path())
-        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
-        .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
-        .env("GATEWAY_LOG", &log)
-        .output()
-        .expect("run python");
+    let out = python::output_within(
+        Command::new(&python)
+            .arg(&script)
+            .env("JUPYTER_PATH", spec.path())
+            .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+            .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
+            .env("GATEWAY_LOG", &log),
+        Duration::from_secs(900),
+    );
     let gateway_log = std::fs::read_to_string(&log).unwrap_or_default();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -123,13 +127,14 @@ fn curve_encryption_with_jupyter_client() {
     kernel["metadata"] = serde_json::json!({ "supported_encryption": ["curve"] });
     std::fs::write(&file, kernel.to_string()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/encryption.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .env("JUPYTER_PATH", spec.path())
-        .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
-        .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl"))
-        .output()
-        .expect("run python");
+    let out = python::output_within(
+        Command::new(&python)
+            .arg(&script)
+            .env("JUPYTER_PATH", spec.path())
+            .env("JUPYTER_RUNTIME_DIR", spec.path().join("runtime"))
+            .env("FERROLAB_HISTORY_FILE", spec.path().join("history.jsonl")),
+        Duration::from_secs(180),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "encryption.py failed:\n{stderr}");
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
@@ -143,6 +148,7 @@ fn curve_encryption_with_jupyter_client() {
     assert_eq!(seen["ipc_transport"], "ipc", "{seen}");
     assert_eq!(seen["ipc_encrypted_cell"], ok("42"), "{seen}");
     assert_eq!(seen["plain_cell"], ok("2"), "{seen}");
+    assert_eq!(seen["probe_without_curve"], "kernel_info_reply", "{seen}");
     assert_eq!(seen["plain_warns"], true, "{seen}");
     assert_eq!(seen["encrypted_says_so"], true, "{seen}");
     assert_eq!(seen["encrypted_no_warning"], true, "{seen}");

@@ -3,7 +3,6 @@
 //! container's command line is one `ferrolab serve` accepts (its `--help` lists each flag).
 
 #[path = "python/mod.rs"]
-#[allow(dead_code)]
 mod python;
 
 use std::process::Command;

@@ -8,6 +8,7 @@ mod python;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 /// Runs one suite module from kernel/tests/jkt against the binary with the given engine.
 fn run_suite(module: &str, engine: &str) {
@@ -15,13 +16,14 @@ fn run_suite(module: &str, engine: &str) {
     let tmp = python::kernelspec("ferrolab-test", engine);
 
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jkt");
-    let out = Command::new(&python)
-        .args(["-m", "unittest", "-v", module])
-        .current_dir(&suite)
-        .env("JUPYTER_PATH", tmp.path())
-        .env("FERROLAB_HISTORY_FILE", tmp.path().join("history.jsonl"))
-        .output()
-        .expect("run python");
+    let out = python::output_within(
+        Command::new(&python)
+            .args(["-m", "unittest", "-v", module])
+            .current_dir(&suite)
+            .env("JUPYTER_PATH", tmp.path())
+            .env("FERROLAB_HISTORY_FILE", tmp.path().join("history.jsonl")),
+        Duration::from_secs(900),
+    );
     let report = String::from_utf8_lossy(&out.stderr);
     println!("{report}");
     assert!(

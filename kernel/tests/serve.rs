@@ -6,13 +6,13 @@
 //! HTTP requests and 5,000 malformed gRPC messages.
 
 #[path = "python/mod.rs"]
-#[allow(dead_code)]
 mod python;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use ferrolab::data::digits_28x28;
 use ferrolab::prelude::*;
@@ -121,18 +121,19 @@ fn cnn_case(model: &Cnn<f32, Cpu>, n: usize) -> Value {
 fn run_clients(served: &Served, mode: &str, dir: &Path, extra: &[&str]) {
     let python = python::venv_python();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve/clients.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(mode)
-        .args(["--http", &served.http.to_string()])
-        .args(["--grpc", &served.grpc.to_string()])
-        .args(["--metrics", &served.metrics.to_string()])
-        .args(["--pid", &served.child.id().to_string()])
-        .arg("--dir")
-        .arg(dir)
-        .args(extra)
-        .output()
-        .unwrap();
+    let out = python::output_within(
+        Command::new(python)
+            .arg(script)
+            .arg(mode)
+            .args(["--http", &served.http.to_string()])
+            .args(["--grpc", &served.grpc.to_string()])
+            .args(["--metrics", &served.metrics.to_string()])
+            .args(["--pid", &served.child.id().to_string()])
+            .arg("--dir")
+            .arg(dir)
+            .args(extra),
+        Duration::from_secs(600),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");

@@ -1,6 +1,8 @@
 //! The Python the Jupyter-side and serving tests need: `$FERROLAB_PYTHON`, else the project's test venv
 //! under the user cache dir (`~/.cache/ferrolab/venv`), created with pip on first use.
 
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -68,4 +70,50 @@ pub fn kernelspec(name: &str, engine: &str) -> tempfile::TempDir {
     });
     std::fs::write(spec_dir.join("kernel.json"), spec.to_string()).unwrap();
     tmp
+}
+
+/// Runs a client script to its end, or for at most `limit`: a hung client (a heartbeat
+/// thread blocked on a peer that refused the handshake, say) would otherwise hold the whole
+/// test run until CI's limit. On time-out the script's process group (it and any kernel it
+/// started in that group) is killed and the test fails with what it printed so far.
+/// Output goes to files, not pipes, so a leftover grandchild cannot keep the reader waiting.
+pub fn output_within(command: &mut Command, limit: std::time::Duration) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            // SAFETY: kill(2) on the group this child leads; no memory is touched.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let stdout = std::fs::read(&out_path).unwrap_or_default();
+    let stderr = std::fs::read(&err_path).unwrap_or_default();
+    match status {
+        Some(status) => std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "{command:?} did not finish within {} s and was killed; it printed:\n{}\n{}",
+            limit.as_secs(),
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
 }
