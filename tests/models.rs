@@ -302,3 +302,40 @@ fn impossible_sizes_are_errors_not_panics() {
         "{e}"
     );
 }
+
+/// The CNN's tape-free path (`Cnn::infer`, what serving runs) against dfdx's generic ops
+/// (gather-based im2col, `relu`, `max` over windows), in f64, on the book's sizes and on
+/// odd ones where the 2×2 pools drop a last row and column; random biases, so a bias added
+/// after the pool or a ReLU before the bias would show.
+#[test]
+fn cnn_inference_path_matches_the_generic_forward() {
+    use common::assert_close;
+    let dev = Cpu::seed_from_u64(11);
+    for (channels, side, classes, batch) in [(1, 28, 10, 3), (3, 17, 4, 2), (2, 12, 3, 1)] {
+        let mut cnn = Cnn::<f64, Cpu>::with_sizes(&dev, channels, side, classes).unwrap();
+        cnn.conv_1.bias = dev.tensor_from_vec(random_vec(32, 1), (32,));
+        cnn.conv_2.bias = dev.tensor_from_vec(random_vec(64, 2), (64,));
+        cnn.dense.bias = dev.tensor_from_vec(random_vec(classes, 3), (classes,));
+        let images = random_vec(batch * channels * side * side, side as u64);
+        let x = dev.tensor_from_vec(images.clone(), (batch, channels, side, side));
+        ferrolab::nn::kernels::set_fast_kernels(false);
+        let want = cnn.forward(x).as_vec();
+        ferrolab::nn::kernels::set_fast_kernels(true);
+        let got = cnn.infer(&images, batch).unwrap();
+        assert_close(&got, &want, 1e-10, &format!("{channels}×{side}×{side}"));
+    }
+    // f32 and the AVX-512 GEMM: against the taped CPU kernels.
+    let cnn = Cnn::<f32, Cpu>::new(&dev);
+    let images = floats(5 * 784, 9);
+    let want = cnn
+        .forward(dev.tensor_from_vec(images.clone(), (5, 1, 28, 28)))
+        .as_vec();
+    let got = cnn.infer(&images, 5).unwrap();
+    let widen = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    assert_close(&widen(&got), &widen(&want), 1e-4, "f32");
+    let err = cnn.infer(&images[1..], 5).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "Cnn: expected input 5 images of (1, 28, 28), 3920 values, got shape (3919)"
+    );
+}

@@ -74,6 +74,26 @@ impl<E: Real, D: Device<E>> Cnn<E, D> {
     }
 }
 
+impl<E: Real> Cnn<E, Cpu>
+where
+    Cpu: Device<E>,
+{
+    /// Logits `(batch, classes)` of `batch` images given as plain values `(batch, C, H, W)`:
+    /// what `forward` computes, on the inference path. There is no tape, and each conv block
+    /// (conv, ReLU, pool) runs image by image while its output is in cache, so serving and
+    /// `predict` neither allocate nor write the full-size activations a backward would need.
+    pub fn infer(&self, images: &[E], batch: usize) -> Result<Vec<E>> {
+        let [c, h, w] = <[usize; 3]>::try_from(self.input_shape()).unwrap();
+        if batch == 0 || images.len() != batch * c * h * w {
+            let want = format!("{batch} images of ({c}, {h}, {w}), {} values", batch * c * h * w);
+            return Err(Error::shape("Cnn", want, &[images.len()]));
+        }
+        let (x, [c, h, w]) = self.conv_1.relu_pool_inference(images, (c, h, w)); // (B, 32, 13, 13)
+        let (x, _) = self.conv_2.relu_pool_inference(&x, (c, h, w)); // (B, 64, 5, 5)
+        Ok(self.dense.inference(&x, batch)) // flattened row-major values are (B, 1600) as they are
+    }
+}
+
 impl<E: Real, D: Device<E>, T: Tape<E, D>> Module<Tensor<Dyn4, E, D, T>> for Cnn<E, D> {
     type Output = Tensor<Dyn2, E, D, T>;
     type Error = Error;

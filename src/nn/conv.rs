@@ -119,6 +119,25 @@ impl<E: Real, D: Device<E>> Conv2D<E, D> {
     }
 }
 
+impl<E: Real> Conv2D<E, Cpu>
+where
+    Cpu: Device<E>,
+{
+    /// The book's conv block, `conv → ReLU → MaxPooling2D(2)`, for inference on plain values
+    /// `(batch, C, H, W)`: no tape, and no full-size activation kept (see
+    /// [`kernels::conv`](super::kernels)). Gives the pooled values and one image's pooled
+    /// shape `(O, H'/2, W'/2)`. The caller has checked that `x` holds whole `C×H×W` images.
+    pub(crate) fn relu_pool_inference(&self, x: &[E], image: (usize, usize, usize)) -> (Vec<E>, [usize; 3]) {
+        let cfg = self.config();
+        let (weight, bias) = (
+            super::kernels::values(&self.weight),
+            super::kernels::values(&self.bias),
+        );
+        let window = (cfg.kernel_size, cfg.stride, cfg.padding);
+        super::kernels::conv::relu_pool_inference(x, image, &weight, &bias, window)
+    }
+}
+
 impl<E: Real, D: Device<E>> super::OutputShape for Conv2D<E, D> {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let cfg = self.config();

@@ -58,6 +58,28 @@ impl<E: Real, D: Device<E>> Dense<E, D> {
     }
 }
 
+impl<E: Real> Dense<E, Cpu>
+where
+    Cpu: Device<E>,
+{
+    /// `x · Wᵀ + b` for inference on plain values `(batch, inputs)`, with no tape.
+    pub(crate) fn inference(&self, x: &[E], batch: usize) -> Vec<E> {
+        use super::kernels::{matmul, values, Mat, MatMut, Threads, Write};
+        let (units, inputs) = *self.weight.shape();
+        let weight = values(&self.weight);
+        let mut y = values(&self.bias).repeat(batch); // every row starts at b
+        let (x, w_t) = (Mat::new(x, batch, inputs), Mat::new(&weight, units, inputs).t());
+        matmul(
+            MatMut::new(&mut y, batch, units),
+            Write::Add,
+            x,
+            w_t,
+            Threads::Caller,
+        );
+        y
+    }
+}
+
 impl<E: Real, D: Device<E>> super::OutputShape for Dense<E, D> {
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         self.check(input)?;

@@ -116,25 +116,19 @@ impl RestoredClassifier {
             let want = format!("{batch} samples of {shape:?} ({} values)", batch * per_sample);
             return Err(crate::Error::shape(self.kind(), want, &got));
         }
-        let data = input.to_vec();
-        let out = match self {
-            Self::Cnn(m) => {
-                let dev = m.dense.weight.device().clone();
-                let x = dev.tensor_from_vec(data, (batch, shape[0], shape[1], shape[2])); // (B, C, H, W)
-                m.try_forward(x)?.as_vec() // (B, classes)
-            }
+        match self {
+            Self::Cnn(m) => m.infer(input, batch), // (B, classes), on the tape-free path
             Self::StackedLstm(m) => {
                 let dev = m.dense.weight.device().clone();
-                let x = dev.tensor_from_vec(data, (batch, shape[0], shape[1])); // (B, T, F)
-                m.try_forward(x)?.as_vec() // (B, classes)
+                let x = dev.tensor_from_vec(input.to_vec(), (batch, shape[0], shape[1])); // (B, T, F)
+                Ok(m.try_forward(x)?.as_vec()) // (B, classes)
             }
             Self::Mlp(m) => {
                 let dev = m.output.weight.device().clone();
-                let x = dev.tensor_from_vec(data, (batch, shape[0])); // (B, F)
-                m.try_forward(x)?.as_vec() // (B, classes)
+                let x = dev.tensor_from_vec(input.to_vec(), (batch, shape[0])); // (B, F)
+                Ok(m.try_forward(x)?.as_vec()) // (B, classes)
             }
-        };
-        Ok(out)
+        }
     }
 }
 

@@ -18,7 +18,7 @@
 
 use super::reduce;
 use super::{add_into, contiguous, cpu_grads, grad_mut, matmul, put_grad, take_grad, tensor, values};
-use super::{Mat, MatMut, Threads, Write};
+use super::{simd, Mat, MatMut, Threads, Write};
 use crate::nn::{Dyn1, Dyn4, Real};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -248,4 +248,72 @@ fn backward_block<E: Real>(g: Geometry, w_t: Mat<E>, xv: &[E], dy: &[E], dx: &mu
         g.col2im(&cols, dx_b);
     }
     (dw, db)
+}
+
+/// Inference through one conv block, `maxpool₂ₓ₂(relu(conv(x) + b))`, with no tape:
+/// `(B, C, H, W)` → `(B, O, H'/2, W'/2)` (the pool drops an odd last row and column, as
+/// Keras's `MaxPooling2D(2)` does).
+///
+/// Image by image, the conv output is pooled while it is still in cache, so the full-size
+/// activations are never written out and no argmax is kept. ReLU comes after the pool:
+/// `max` and ReLU commute, and the pool leaves a quarter of the values to clamp.
+pub(crate) fn relu_pool_inference<E: Real>(
+    x: &[E],
+    (c, h, w): (usize, usize, usize),
+    weight: &[E],
+    bias: &[E],
+    (k, s, p): (usize, usize, usize),
+) -> (Vec<E>, [usize; 3]) {
+    let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+    let g = Geometry {
+        c,
+        h,
+        w,
+        k,
+        s,
+        p,
+        oh,
+        ow,
+    };
+    let (o, kk, pp, image) = (bias.len(), g.window(), g.positions(), c * h * w);
+    let (ph, pw) = (oh / 2, ow / 2);
+    let pooled_image = o * ph * pw;
+    let wm = Mat::new(weight, o, kk);
+    let mut out = vec![E::zero(); x.len() / image * pooled_image];
+    out.par_chunks_mut(pooled_image)
+        .zip(x.par_chunks(image))
+        .for_each_init(
+            || (vec![E::zero(); kk * pp], vec![E::zero(); o * pp]),
+            |(cols, y), (out_b, x_b)| {
+                g.im2col(x_b, cols);
+                // y = W · cols + b, each output plane started at its bias.
+                for (plane, &b_o) in y.chunks_mut(pp).zip(bias) {
+                    plane.fill(b_o);
+                }
+                let cols = Mat::new(cols, kk, pp);
+                matmul(MatMut::new(y, o, pp), Write::Add, wm, cols, Threads::Caller);
+                for (plane, pooled) in y.chunks(pp).zip(out_b.chunks_mut(ph * pw)) {
+                    simd(
+                        #[inline(always)]
+                        || max_pool_2x2_relu(plane, ow, pooled, pw),
+                    );
+                }
+            },
+        );
+    (out, [o, ph, pw])
+}
+
+/// `y[i, j] = max(0, max of x's 2×2 window at (2i, 2j))` for one plane `x` of width `w`.
+#[inline(always)]
+fn max_pool_2x2_relu<E: Real>(x: &[E], w: usize, y: &mut [E], pw: usize) {
+    for (i, y_row) in y.chunks_exact_mut(pw).enumerate() {
+        let (r0, r1) = (&x[2 * i * w..][..2 * pw], &x[(2 * i + 1) * w..][..2 * pw]);
+        let windows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+        for (v, (a, b)) in y_row.iter_mut().zip(windows) {
+            let top = if a[1] > a[0] { a[1] } else { a[0] };
+            let bottom = if b[1] > b[0] { b[1] } else { b[0] };
+            let m = if bottom > top { bottom } else { top };
+            *v = if m > E::zero() { m } else { E::zero() };
+        }
+    }
 }
