@@ -24,7 +24,9 @@ pub use crate::display::DebugDisplay as _;
 pub use crate::display::{display, DisplayHandle, Displayable, Html, MimeBundle, Progress};
 pub use crate::error::{Error, Result};
 pub use crate::exercises::{self, Check};
-pub use crate::models::{cosine, BertClassifier, BertConfig, BertModel, Cnn, Mlp, StackedLstm};
+pub use crate::models::{
+    cosine, BertClassifier, BertConfig, BertModel, BertSequenceClassifier, Cnn, Mlp, StackedLstm,
+};
 pub use crate::nn::{
     scaled_dot_product_attention, Activation, AttentionConfig, AvgPool2D, Conv2D, Conv2DConfig, Dense, Dyn1,
     Dyn2, Dyn3, Dyn4, Embedding, EncoderBlock, EncoderConfig, FeedForward, FeedForwardConfig, Flatten,

@@ -276,6 +276,49 @@ fn save_pretrained_round_trips_and_classifier_takes_the_encoder() {
     );
 }
 
+/// A trained classifier written with `BertClassifier::save_pretrained` and read back by
+/// `BertSequenceClassifier` (layer count from `config.json`) gives the classifier's own logits
+/// on a padded batch; a directory without a head says which tensor is missing.
+#[test]
+fn a_saved_classifier_loads_as_a_sequence_classifier_with_the_same_logits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wp = WordPiece::from_vocab_str("vocab", VOCAB).unwrap();
+    let dev = Cpu::seed_from_u64(5);
+    let mut cfg = BertConfig::small(wp.vocab_size(), 3);
+    (cfg.hidden, cfg.heads, cfg.intermediate, cfg.max_position) = (HIDDEN, 2, FF, POSITIONS);
+    let mut clf = BertClassifier::<f32, Cpu, LAYERS>::new(&dev, cfg).unwrap();
+    clf.classifier.bias = dev.tensor_from_vec(vec![0.3, -0.2, 0.1], (3,));
+    let dir = tmp.path().join("clf");
+    clf.save_pretrained(&dir, &wp).unwrap();
+
+    let served = BertSequenceClassifier::from_pretrained(dir.to_str().unwrap()).unwrap();
+    assert_eq!(served.classes(), 3);
+    assert!(served.bert.unused.is_empty(), "{:?}", served.bert.unused);
+    let texts = ["the cat sat on the mat.", "cats!", "a mat, the mat"];
+    let got = served.logits_of(&texts).unwrap();
+    let batch = wp.encode_batch(&texts, POSITIONS);
+    let ids = dev.tensor_from_vec(batch.ids.clone(), (batch.batch, batch.steps));
+    let want = clf.forward(ids).as_vec();
+    assert_eq!(got.len(), 9);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
+    }
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(written["architectures"][0], "BertForSequenceClassification");
+    assert_eq!(written["id2label"].as_object().unwrap().len(), 3);
+
+    let encoder_only = tmp.path().join("encoder");
+    write_dir(
+        &encoder_only,
+        &bert_tensors(LAYERS),
+        StDtype::F32,
+        &config(LAYERS),
+    );
+    let err = BertSequenceClassifier::from_pretrained(encoder_only.to_str().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("classifier.weight"), "{err}");
+}
+
 #[test]
 fn model_ids_are_found_in_the_hugging_face_cache() {
     let tmp = tempfile::tempdir().unwrap();

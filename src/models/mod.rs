@@ -14,7 +14,7 @@ pub use bert::{BertClassifier, BertConfig};
 pub use cnn::Cnn;
 pub use lstm::StackedLstm;
 pub use mlp::Mlp;
-pub use pretrained::{cosine, BertModel, PretrainedConfig, PretrainedError};
+pub use pretrained::{cosine, BertModel, BertSequenceClassifier, PretrainedConfig, PretrainedError};
 
 use dfdx::prelude::*;
 

@@ -39,6 +39,7 @@
 //! `transformers` reference (`tests/fixtures/make_bert_reference.py` remakes it), and
 //! `tests/pretrained_finetune.rs` fine-tunes it. Without the model they print why and pass.
 
+mod classifier;
 mod config;
 mod error;
 mod fast;
@@ -46,6 +47,7 @@ mod hub;
 mod script;
 mod weights;
 
+pub use classifier::BertSequenceClassifier;
 pub use config::PretrainedConfig;
 pub use error::{PretrainedError, PretrainedResult};
 pub use hub::resolve_model_dir;
@@ -331,11 +333,19 @@ impl<E: Real, D: Device<E>> BertModel<E, D> {
     /// `tokenizer_config.json` to `dir`, which [`BertModel::from_pretrained`] and `transformers`
     /// both read back.
     pub fn save_pretrained(&self, dir: impl AsRef<Path>) -> PretrainedResult<()> {
-        let dir = dir.as_ref();
+        self.write_pretrained(dir.as_ref(), None)
+    }
+
+    /// [`BertModel::save_pretrained`], with a sequence-classification head when `head` is
+    /// given: then the encoder's names take `BertForSequenceClassification`'s `bert.` prefix,
+    /// the head is `classifier.*`, and `config.json` names that architecture and its labels.
+    fn write_pretrained(&self, dir: &Path, head: Option<&Dense<E, D>>) -> PretrainedResult<()> {
         std::fs::create_dir_all(dir).map_err(|e| PretrainedError::io(dir, e))?;
+        let prefix = if head.is_some() { "bert." } else { "" };
         let mut tensors = Vec::new();
-        let mut put =
-            |name: String, (shape, bytes): (Vec<usize>, Vec<u8>)| tensors.push((name, shape, bytes));
+        let mut put = |name: String, (shape, bytes): (Vec<usize>, Vec<u8>)| {
+            tensors.push((format!("{prefix}{name}"), shape, bytes))
+        };
         put(
             "embeddings.word_embeddings.weight".into(),
             weights::f32_bytes(&self.token_embedding.weight),
@@ -376,9 +386,24 @@ impl<E: Real, D: Device<E>> BertModel<E, D> {
         if let Some(p) = &self.pooler {
             put_dense(&mut put, "pooler.dense", p);
         }
+        if let Some(head) = head {
+            for (name, (shape, bytes)) in [
+                ("classifier.weight", weights::f32_bytes(&head.weight)),
+                ("classifier.bias", weights::f32_bytes(&head.bias)),
+            ] {
+                tensors.push((name.into(), shape, bytes));
+            }
+        }
         weights::write(&dir.join("model.safetensors"), &tensors)?;
         let mut config = self.config.to_json();
         config["num_hidden_layers"] = self.layers.len().into();
+        if let Some(head) = head {
+            config["architectures"] = serde_json::json!(["BertForSequenceClassification"]);
+            let labels: serde_json::Map<_, _> = (0..head.units())
+                .map(|i| (i.to_string(), format!("LABEL_{i}").into()))
+                .collect();
+            config["id2label"] = labels.into();
+        }
         write_text(
             &dir.join("config.json"),
             &serde_json::to_string_pretty(&config).unwrap(),

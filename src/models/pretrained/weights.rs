@@ -61,6 +61,11 @@ impl Store {
         self.index.contains_key(name)
     }
 
+    /// The stored shape of tensor `name` (as written in the file).
+    pub(crate) fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.index.get(name).map(|(_, shape, _)| shape.as_slice())
+    }
+
     /// Tensor `name` (without the prefix for BERT's own), checked against `shape`.
     pub(crate) fn bert<S: Shape, E: Real, D: Device<E>>(
         &mut self,
