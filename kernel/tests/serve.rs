@@ -150,6 +150,20 @@ fn tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+/// A small BERT classifier written as a Hugging Face `BertForSequenceClassification`
+/// directory (`BertClassifier::save_pretrained`), and its logits for three texts.
+fn sentiment_case(dir: &Path) -> Value {
+    let vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nfilm\nwas\nnot\ngood\nbad\n!\n.\n##s";
+    let wp = WordPiece::from_vocab_str("vocab", vocab).unwrap();
+    let dev = Cpu::seed_from_u64(4);
+    let clf = BertClassifier::<f32, Cpu, 2>::new(&dev, BertConfig::small(wp.vocab_size(), 2)).unwrap();
+    clf.save_pretrained(dir, &wp).unwrap();
+    let texts = ["the film was good!", "The film was NOT good.", "bad films"];
+    let batch = wp.encode_batch(&texts, 64);
+    let ids = dev.tensor_from_vec(batch.ids.clone(), (batch.batch, batch.steps));
+    json!({"texts": texts, "logits": clf.forward(ids).as_vec()})
+}
+
 #[test]
 fn the_triton_clients_get_the_librarys_outputs() {
     let dir = tempfile::tempdir().unwrap();
@@ -175,6 +189,7 @@ fn the_triton_clients_get_the_librarys_outputs() {
     let mut expected = json!({
         "cnn": cnn_case(&cnn, 16),
         "mlp": {"input": mlp_in, "shape": [3, 64], "logits": mlp_out},
+        "sentiment": sentiment_case(&repo.join("sentiment/1")),
     });
     // A BERT directory when all-MiniLM-L6-v2 is installed (tests/fixtures/install_minilm.sh).
     match BertModel::from_pretrained(MINILM) {

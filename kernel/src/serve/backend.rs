@@ -5,13 +5,15 @@
 //! A classifier takes `input` (`FP32`, `[-1, …one sample's shape]`) and gives `logits` and
 //! `probabilities` (`FP32`, `[-1, classes]`). A BERT takes `text` (`BYTES`, `[-1]`: raw
 //! text, tokenized here) and gives `embeddings` (`FP32`, `[-1, hidden]`: the sentence
-//! embeddings, mean-pooled, normalised as the model's sentence-transformers config says).
+//! embeddings, mean-pooled, normalised as the model's sentence-transformers config says),
+//! or, when its directory is a `BertForSequenceClassification` (what
+//! `BertClassifier::save_pretrained` writes after fine-tuning), `logits` and `probabilities`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use ferrolab::dfdx::prelude::Cpu;
-use ferrolab::models::BertModel;
+use ferrolab::models::{BertModel, BertSequenceClassifier};
 use ferrolab::train::{softmax_rows, RestoredClassifier};
 
 use super::config::ModelSettings;
@@ -41,14 +43,21 @@ pub struct Signature {
 pub enum Backend {
     Classifier(RestoredClassifier),
     Bert(Box<BertModel<f32, Cpu>>),
+    TextClassifier(Box<BertSequenceClassifier<f32, Cpu>>),
 }
 
 impl Backend {
     /// Loads what `version_dir` holds: a Hugging Face directory (`config.json` and
     /// `vocab.txt`) or one `*.safetensors` checkpoint with its sidecar.
     pub fn load(version_dir: &Path) -> anyhow::Result<Self> {
-        if version_dir.join("config.json").is_file() && version_dir.join("vocab.txt").is_file() {
+        let config = version_dir.join("config.json");
+        if config.is_file() && version_dir.join("vocab.txt").is_file() {
             let path = version_dir.to_str().context("the model's path is not UTF-8")?;
+            if is_sequence_classifier(&config)? {
+                let model =
+                    BertSequenceClassifier::from_pretrained(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+                return Ok(Self::TextClassifier(Box::new(model)));
+            }
             let model = BertModel::from_pretrained(path).map_err(|e| anyhow::anyhow!("{e}"))?;
             return Ok(Self::Bert(Box::new(model)));
         }
@@ -58,52 +67,41 @@ impl Backend {
         Ok(Self::Classifier(model))
     }
 
-    /// `"cnn"`, `"stacked_lstm"`, `"mlp"` or `"bert"`.
+    /// `"cnn"`, `"stacked_lstm"`, `"mlp"`, `"bert"` or `"bert_classifier"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Backend::Classifier(m) => m.kind(),
             Backend::Bert(_) => "bert",
+            Backend::TextClassifier(_) => "bert_classifier",
         }
     }
 
     /// The tensors, named by `settings` where it names them.
     pub fn signature(&self, settings: &ModelSettings) -> Signature {
+        let text = || TensorSpec {
+            name: "text".into(),
+            datatype: "BYTES",
+            dims: vec![],
+        };
         let (input, outputs) = match self {
             Backend::Classifier(m) => {
                 let dims = m.input_shape().iter().map(|&d| d as i64).collect();
-                let classes = vec![m.classes() as i64];
-                (
-                    TensorSpec {
-                        name: "input".into(),
-                        datatype: "FP32",
-                        dims,
-                    },
-                    vec![
-                        TensorSpec {
-                            name: "logits".into(),
-                            datatype: "FP32",
-                            dims: classes.clone(),
-                        },
-                        TensorSpec {
-                            name: "probabilities".into(),
-                            datatype: "FP32",
-                            dims: classes,
-                        },
-                    ],
-                )
+                let input = TensorSpec {
+                    name: "input".into(),
+                    datatype: "FP32",
+                    dims,
+                };
+                (input, class_outputs(m.classes()))
             }
             Backend::Bert(m) => (
-                TensorSpec {
-                    name: "text".into(),
-                    datatype: "BYTES",
-                    dims: vec![],
-                },
+                text(),
                 vec![TensorSpec {
                     name: "embeddings".into(),
                     datatype: "FP32",
                     dims: vec![m.hidden_size() as i64],
                 }],
             ),
+            Backend::TextClassifier(m) => (text(), class_outputs(m.classes())),
         };
         let mut sig = Signature { input, outputs };
         if let Some(name) = &settings.input_name {
@@ -125,6 +123,11 @@ impl Backend {
                 let probabilities = softmax_rows(&logits, m.classes());
                 Ok(vec![logits, probabilities])
             }
+            (Backend::TextClassifier(m), Decoded::Texts(texts)) => {
+                let logits = m.logits_of(texts).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let probabilities = softmax_rows(&logits, m.classes());
+                Ok(vec![logits, probabilities])
+            }
             (Backend::Bert(m), Decoded::Texts(texts)) => {
                 let embeddings = m
                     .embed_batched(texts, texts.len().max(1))
@@ -134,6 +137,34 @@ impl Backend {
             _ => bail!("the input's type does not fit the model (a bug: decoding checks it)"),
         }
     }
+}
+
+/// `logits` and `probabilities`, `FP32`, `[-1, classes]`.
+fn class_outputs(classes: usize) -> Vec<TensorSpec> {
+    ["logits", "probabilities"]
+        .into_iter()
+        .map(|name| TensorSpec {
+            name: name.into(),
+            datatype: "FP32",
+            dims: vec![classes as i64],
+        })
+        .collect()
+}
+
+/// Whether a Hugging Face `config.json` names a sequence-classification architecture
+/// (`BertForSequenceClassification`), i.e. the directory has a classifier head to serve.
+fn is_sequence_classifier(config: &Path) -> anyhow::Result<bool> {
+    let text = std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", config.display()))?;
+    let architectures = json["architectures"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    Ok(architectures.iter().any(|a| {
+        a.as_str()
+            .is_some_and(|a| a.ends_with("ForSequenceClassification"))
+    }))
 }
 
 /// The one `*.safetensors` file with a sidecar in `dir`.

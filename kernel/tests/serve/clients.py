@@ -92,6 +92,25 @@ def scrape(port):
 # ---------------------------------------------------------------- features
 
 
+def check_text_classifier(h, g, want):
+    """A BERT classifier saved as a Hugging Face directory: text in, class logits and
+    probabilities out, over HTTP (binary BYTES) and gRPC."""
+    texts = np.array([t.encode() for t in want["texts"]], dtype=np.object_)
+    logits = np.array(want["logits"], dtype=np.float32).reshape(len(texts), -1)
+    i = httpclient.InferInput("text", [len(texts)], "BYTES")
+    i.set_data_from_numpy(texts, binary_data=True)
+    r = h.infer("sentiment", [i])
+    np.testing.assert_allclose(r.as_numpy("logits"), logits, **TOL)
+    np.testing.assert_allclose(r.as_numpy("probabilities"), softmax(logits), **TOL)
+    i = grpcclient.InferInput("text", [len(texts)], "BYTES")
+    i.set_data_from_numpy(texts)
+    np.testing.assert_allclose(g.infer("sentiment", [i]).as_numpy("probabilities"), softmax(logits), **TOL)
+    meta = h.get_model_metadata("sentiment")
+    assert meta["inputs"][0]["datatype"] == "BYTES", meta
+    assert [o["shape"] for o in meta["outputs"]] == [[-1, 2], [-1, 2]], meta
+    print("bert classifier text in, probabilities out: ok")
+
+
 def features(a, expected):
     url = f"127.0.0.1:{a.http}"
     h = httpclient.InferenceServerClient(url=url, concurrency=8)
@@ -188,6 +207,8 @@ def features(a, expected):
         np.testing.assert_allclose(g.infer("minilm", [i]).as_numpy("embeddings"), want, rtol=1e-3, atol=1e-4)
         assert h.get_model_metadata("minilm")["inputs"][0]["datatype"] == "BYTES"
         print("bert text in, embeddings out: ok")
+
+    check_text_classifier(h, g, expected["sentiment"])
 
     # Dynamic batching: concurrent requests, each with its own rows, answered with its own
     # outputs; the statistics show fewer forward passes than samples.
