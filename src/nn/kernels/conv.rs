@@ -279,27 +279,33 @@ pub(crate) fn relu_pool_inference<E: Real>(
     let (ph, pw) = (oh / 2, ow / 2);
     let pooled_image = o * ph * pw;
     let wm = Mat::new(weight, o, kk);
+    let scratch = || (vec![E::zero(); kk * pp], vec![E::zero(); o * pp]);
+    let one_image = |(cols, y): &mut (Vec<E>, Vec<E>), (out_b, x_b): (&mut [E], &[E])| {
+        g.im2col(x_b, cols);
+        // y = W · cols + b, each output plane started at its bias.
+        for (plane, &b_o) in y.chunks_mut(pp).zip(bias) {
+            plane.fill(b_o);
+        }
+        let cols = Mat::new(cols, kk, pp);
+        matmul(MatMut::new(y, o, pp), Write::Add, wm, cols, Threads::Caller);
+        for (plane, pooled) in y.chunks(pp).zip(out_b.chunks_mut(ph * pw)) {
+            simd(
+                #[inline(always)]
+                || max_pool_2x2_relu(plane, ow, pooled, pw),
+            );
+        }
+    };
     let mut out = vec![E::zero(); x.len() / image * pooled_image];
-    out.par_chunks_mut(pooled_image)
-        .zip(x.par_chunks(image))
-        .for_each_init(
-            || (vec![E::zero(); kk * pp], vec![E::zero(); o * pp]),
-            |(cols, y), (out_b, x_b)| {
-                g.im2col(x_b, cols);
-                // y = W · cols + b, each output plane started at its bias.
-                for (plane, &b_o) in y.chunks_mut(pp).zip(bias) {
-                    plane.fill(b_o);
-                }
-                let cols = Mat::new(cols, kk, pp);
-                matmul(MatMut::new(y, o, pp), Write::Add, wm, cols, Threads::Caller);
-                for (plane, pooled) in y.chunks(pp).zip(out_b.chunks_mut(ph * pw)) {
-                    simd(
-                        #[inline(always)]
-                        || max_pool_2x2_relu(plane, ow, pooled, pw),
-                    );
-                }
-            },
-        );
+    if rayon::current_num_threads() > 1 {
+        let images = out.par_chunks_mut(pooled_image).zip(x.par_chunks(image));
+        images.for_each_init(scratch, |s, pair| one_image(s, pair));
+    } else {
+        // One worker: run here rather than hand each call to it and wait (a server's
+        // model thread pinned to one core spent ≈8 % in those hand-offs).
+        let mut s = scratch();
+        let images = out.chunks_mut(pooled_image).zip(x.chunks(image));
+        images.for_each(|pair| one_image(&mut s, pair));
+    }
     (out, [o, ph, pw])
 }
 
