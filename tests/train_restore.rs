@@ -63,7 +63,7 @@ fn what_cannot_be_restored_by_name_says_why() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("bert_classifier") && err.contains("\"cnn\""),
+        err.contains("bert_classifier") && err.contains("\"cnn\"") && err.contains("save_pretrained"),
         "{err}"
     );
 

@@ -5,7 +5,9 @@
 //! This is what a server or a script needs when it does not know the model's type at
 //! compile time. It covers the book's CNN, stacked LSTM and MLP (f32, CPU); a
 //! `bert_classifier` checkpoint names its layer count only at run time while the model
-//! takes it as a type parameter, so it is refused with a message saying so.
+//! takes it as a type parameter, and it holds no tokenizer, so it is refused with a message
+//! pointing to `BertClassifier::save_pretrained`, whose directory `BertSequenceClassifier`
+//! loads.
 
 use std::path::Path;
 
@@ -64,9 +66,13 @@ impl RestoredClassifier {
                 size("classes")?,
             ))),
             other => {
-                let why = format!(
+                let mut why = format!(
                     "holds a {other:?} model; the kinds that load by name are \"cnn\", \"stacked_lstm\" and \"mlp\""
                 );
+                if other == "bert_classifier" {
+                    why += "; save a BERT classifier with `save_pretrained(dir, &tokenizer)` instead, \
+                            which `BertSequenceClassifier` and `ferrolab serve` load with its tokenizer";
+                }
                 return Err(TrainError::checkpoint(path, why));
             }
         };
