@@ -30,7 +30,9 @@ def main():
     env = dict(os.environ, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     console = pexpect.spawn(
         sys.executable,
-        ["-m", "jupyter_console", "--kernel", "ferrolab-test"],
+        # kernel_timeout: its 60 s default can run out while a loaded machine builds the
+        # library for the first cell.
+        ["-m", "jupyter_console", "--kernel", "ferrolab-test", f"--ZMQTerminalInteractiveShell.kernel_timeout={CELL}"],
         env=env,
         encoding="utf-8",
         timeout=CELL,
