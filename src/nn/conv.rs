@@ -128,11 +128,10 @@ where
     /// [`kernels::conv`](super::kernels)). Gives the pooled values and one image's pooled
     /// shape `(O, H'/2, W'/2)`. The caller has checked that `x` holds whole `C×H×W` images.
     pub(crate) fn relu_pool_inference(&self, x: &[E], image: (usize, usize, usize)) -> (Vec<E>, [usize; 3]) {
+        use super::kernels::{array4_in_place, or_copy, vector_in_place};
         let cfg = self.config();
-        let (weight, bias) = (
-            super::kernels::values(&self.weight),
-            super::kernels::values(&self.bias),
-        );
+        let weight = or_copy(array4_in_place(&self.weight), &self.weight); // read in place
+        let bias = or_copy(vector_in_place(&self.bias), &self.bias);
         let window = (cfg.kernel_size, cfg.stride, cfg.padding);
         super::kernels::conv::relu_pool_inference(x, image, &weight, &bias, window)
     }

@@ -34,7 +34,8 @@ use rayon::prelude::*;
 use super::{BertModel, MASKED};
 use crate::data::BatchEncoding;
 use crate::nn::kernels::{self, math::exp_f32, matmul, wide, Mat, MatMut, Threads, Write};
-use crate::nn::{Activation, Dense, Dyn1, Dyn2, EncoderBlock, LayerNorm};
+use crate::nn::kernels::{matrix_in_place as matrix, vector_in_place as vector};
+use crate::nn::{Activation, Dense, EncoderBlock, LayerNorm};
 
 /// The last hidden state `(B·S, H)` row-major, or `None` where this path does not apply (see
 /// the module's limits). `batch` is already checked against the model's sizes.
@@ -340,37 +341,6 @@ fn activate(hidden: &mut [f32], b: &[f32], activation: Activation) {
             },
         )
     });
-}
-
-/// The values of a row-major CPU matrix, borrowed. dfdx 0.13 offers no slice of a tensor, but
-/// its `Index` hands out references into the buffer: the first, second and last elements'
-/// addresses show whether the strides are row-major, and the range between the first and the
-/// last element lies inside the buffer.
-fn matrix(t: &Tensor<Dyn2, f32, Cpu>) -> Option<&[f32]> {
-    let (r, c) = *t.shape();
-    if r == 0 || c == 0 {
-        return None;
-    }
-    let first: *const f32 = &t[[0, 0]];
-    let row_major = (c == 1 || std::ptr::eq(&t[[0, 1]], first.wrapping_add(1)))
-        && (r == 1 || std::ptr::eq(&t[[1, 0]], first.wrapping_add(c)))
-        && std::ptr::eq(&t[[r - 1, c - 1]], first.wrapping_add(r * c - 1));
-    // SAFETY: `first` and the last element both point into the tensor's buffer, `r·c − 1`
-    // elements apart, so the `r·c` elements from `first` are inside it; the borrow of `t`
-    // keeps the buffer alive and unchanged (dfdx copies a shared buffer before writing).
-    row_major.then(|| unsafe { std::slice::from_raw_parts(first, r * c) })
-}
-
-/// As [`matrix`], for a vector.
-fn vector(t: &Tensor<Dyn1, f32, Cpu>) -> Option<&[f32]> {
-    let n = t.shape().0;
-    if n == 0 {
-        return None;
-    }
-    let first: *const f32 = &t[[0]];
-    let dense = std::ptr::eq(&t[[n - 1]], first.wrapping_add(n - 1));
-    // SAFETY: as in `matrix`: both ends are elements of the buffer, `n − 1` apart.
-    dense.then(|| unsafe { std::slice::from_raw_parts(first, n) })
 }
 
 #[inline(always)]

@@ -37,6 +37,7 @@ pub(crate) mod recurrent;
 pub(crate) mod reduce;
 pub(crate) mod rows;
 
+use crate::nn::{Dyn1, Dyn2, Dyn4};
 use dfdx::prelude::*;
 use std::any::{Any, TypeId};
 use std::cell::Cell;
@@ -142,6 +143,66 @@ pub(crate) fn values<S: Shape, E: Dtype, D: Storage<E>>(t: &Tensor<S, E, D>) -> 
     out
 }
 
+/// The values of a row-major `Cpu` matrix, borrowed in place (no copy), or `None` when its
+/// strides are not row-major. dfdx 0.13 offers no slice of a tensor, but its `Index` hands out
+/// references into the buffer: the first, second and last elements' addresses show whether
+/// the strides are row-major, and the range between the first and the last element lies
+/// inside the buffer. Inference paths read weights this way; training copies ([`values`]).
+pub(crate) fn matrix_in_place<E: Dtype>(t: &Tensor<Dyn2, E, Cpu>) -> Option<&[E]> {
+    let (r, c) = *t.shape();
+    if r == 0 || c == 0 {
+        return None;
+    }
+    let first: *const E = &t[[0, 0]];
+    let row_major = (c == 1 || std::ptr::eq(&t[[0, 1]], first.wrapping_add(1)))
+        && (r == 1 || std::ptr::eq(&t[[1, 0]], first.wrapping_add(c)))
+        && std::ptr::eq(&t[[r - 1, c - 1]], first.wrapping_add(r * c - 1));
+    // SAFETY: `first` and the last element both point into the tensor's buffer, `r·c − 1`
+    // elements apart, so the `r·c` elements from `first` are inside it; the borrow of `t`
+    // keeps the buffer alive and unchanged (dfdx copies a shared buffer before writing).
+    row_major.then(|| unsafe { std::slice::from_raw_parts(first, r * c) })
+}
+
+/// As [`matrix_in_place`], for a vector.
+pub(crate) fn vector_in_place<E: Dtype>(t: &Tensor<Dyn1, E, Cpu>) -> Option<&[E]> {
+    let n = t.shape().0;
+    if n == 0 {
+        return None;
+    }
+    let first: *const E = &t[[0]];
+    let dense = std::ptr::eq(&t[[n - 1]], first.wrapping_add(n - 1));
+    // SAFETY: as in `matrix_in_place`: both ends are elements of the buffer, `n − 1` apart.
+    dense.then(|| unsafe { std::slice::from_raw_parts(first, n) })
+}
+
+/// As [`matrix_in_place`], for a 4-D tensor (a conv layer's kernels `(O, C, k, k)`): each
+/// axis's next element must be one row-major step away.
+pub(crate) fn array4_in_place<E: Dtype>(t: &Tensor<Dyn4, E, Cpu>) -> Option<&[E]> {
+    let (a, b, c, d) = *t.shape();
+    let n = a * b * c * d;
+    if n == 0 {
+        return None;
+    }
+    let first: *const E = &t[[0, 0, 0, 0]];
+    let step = |at: [usize; 4], offset: usize| std::ptr::eq(&t[at], first.wrapping_add(offset));
+    let row_major = (d == 1 || step([0, 0, 0, 1], 1))
+        && (c == 1 || step([0, 0, 1, 0], d))
+        && (b == 1 || step([0, 1, 0, 0], c * d))
+        && (a == 1 || step([1, 0, 0, 0], b * c * d))
+        && step([a - 1, b - 1, c - 1, d - 1], n - 1);
+    // SAFETY: as in `matrix_in_place`: both ends are elements of the buffer, `n − 1` apart.
+    row_major.then(|| unsafe { std::slice::from_raw_parts(first, n) })
+}
+
+/// `borrowed` (a tensor's values read in place), or a copy of `t`'s values where they could
+/// not be borrowed: `or_copy(matrix_in_place(&w), &w)`.
+pub(crate) fn or_copy<'a, S: Shape, E: Dtype>(
+    borrowed: Option<&'a [E]>,
+    t: &Tensor<S, E, Cpu>,
+) -> std::borrow::Cow<'a, [E]> {
+    borrowed.map_or_else(|| std::borrow::Cow::Owned(values(t)), std::borrow::Cow::Borrowed)
+}
+
 /// A new tensor holding `data`, on the same `Cpu` device as `like` (its allocation cache, if enabled).
 pub(crate) fn tensor<S: Shape, S2: Shape, E: Dtype, D: Storage<E>>(
     like: &Tensor<S2, E, D>,
@@ -213,4 +274,30 @@ fn avx512<R>(f: impl FnOnce() -> R) -> R {
 #[target_feature(enable = "avx2,fma")]
 fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
     f()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_are_read_in_place_only_when_row_major() {
+        let dev = Cpu::default();
+        let kernels = dev.tensor_from_vec((0..24).map(|v| v as f32).collect(), (2, 3, 2, 2));
+        let borrowed = array4_in_place(&kernels).expect("a fresh tensor is row-major");
+        assert_eq!(borrowed, kernels.as_vec());
+        // Same buffer, other strides: not borrowed, and or_copy gives the row-major values.
+        let swapped = kernels.clone().permute::<Dyn4, Axes4<0, 1, 3, 2>>();
+        assert!(array4_in_place(&swapped).is_none());
+        assert_eq!(
+            *or_copy(array4_in_place(&swapped), &swapped),
+            swapped.as_vec()[..]
+        );
+        let matrix = dev.tensor_from_vec((0..6).map(|v| v as f32).collect(), (2, 3));
+        assert_eq!(matrix_in_place(&matrix).unwrap(), matrix.as_vec());
+        let transposed = matrix.clone().permute::<Dyn2, Axes2<1, 0>>();
+        assert!(matrix_in_place(&transposed).is_none());
+        let bias = dev.tensor_from_vec(vec![1.0f32, 2.0], (2,));
+        assert_eq!(vector_in_place(&bias).unwrap(), [1.0, 2.0]);
+    }
 }
