@@ -32,6 +32,8 @@ pub enum Channel {
 /// What the IOPub thread is asked to do.
 pub enum Outgoing {
     Publish(Box<Message>),
+    /// Answered once everything queued before it has been sent on the IOPub socket.
+    Flushed(mpsc::Sender<()>),
     /// Sent once every request thread has stopped, so nothing is cut off.
     Stop,
 }
@@ -96,6 +98,19 @@ impl Kernel {
         msg.ids = vec![format!("kernel.{}.{}", self.session, msg_type).into_bytes()];
         // A send error means the IOPub thread is gone, i.e. we are exiting.
         let _ = lock(&self.iopub).send(Outgoing::Publish(Box::new(msg)));
+    }
+
+    /// Waits (at most a second) until everything published so far is on the IOPub socket.
+    ///
+    /// Publishing goes through a queue and two threads, while a reply goes straight out on
+    /// its socket: on a loaded machine an execute_reply could overtake the cell's last
+    /// outputs, and `jupyter console`, which stops reading IOPub at the reply, then showed
+    /// them only under the next cell.
+    fn flush_iopub(&self) {
+        let (ack, acked) = mpsc::channel();
+        if lock(&self.iopub).send(Outgoing::Flushed(ack)).is_ok() {
+            let _ = acked.recv_timeout(std::time::Duration::from_secs(1));
+        }
     }
 
     fn status(&self, parent: &Message, state: &'static str) {
@@ -199,6 +214,9 @@ fn around_then(
             if msg_type == "shutdown_request" {
                 // Clients may only watch IOPub for this one (spec 5.x).
                 kernel.publish(msg, &reply_type, &content);
+            }
+            if msg_type == "execute_request" {
+                kernel.flush_iopub(); // the cell's outputs go out before its reply
             }
             reply(Message::child(msg, &reply_type, content, &kernel.session));
         }
@@ -463,6 +481,7 @@ mod tests {
     use crate::engine::mock::MockEngine;
     use crate::engine::{Bundle, Completions, EngineInfo};
     use serde_json::json;
+    use std::sync::Arc;
 
     #[test]
     fn json_mime_types_are_sent_as_json() {
@@ -533,6 +552,7 @@ mod tests {
             .try_iter()
             .map(|o| match o {
                 Outgoing::Publish(m) => m.header.msg_type,
+                Outgoing::Flushed(_) => "flushed".into(),
                 Outgoing::Stop => "stop".into(),
             })
             .collect();
@@ -564,6 +584,45 @@ mod tests {
         assert_eq!(
             replies[0].content,
             json!({"status": "incomplete", "indent": "    "})
+        );
+    }
+
+    /// The execute_reply waits until the IOPub side has taken the cell's outputs, however
+    /// slow it is (here 50 ms a message).
+    #[test]
+    fn a_cells_outputs_are_published_before_its_reply() {
+        let signer = Signer::new("key");
+        let (tx, rx) = mpsc::channel();
+        let kernel = Kernel::new(
+            Box::new(MockEngine::new()),
+            signer.clone(),
+            tx,
+            History::open_at(None),
+        );
+        let order = Arc::new(Mutex::new(Vec::<String>::new()));
+        let published = order.clone();
+        let slow_iopub = std::thread::spawn(move || {
+            for outgoing in rx {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                match outgoing {
+                    Outgoing::Publish(m) => lock(&published).push(m.header.msg_type),
+                    Outgoing::Flushed(ack) => drop(ack.send(())),
+                    Outgoing::Stop => break,
+                }
+            }
+        });
+        let cell = request(&signer, "execute_request", json!({"code": "print(\"a\")\n1 + 1"}));
+        dispatch(&kernel, Channel::Shell, cell, &mut |m| {
+            lock(&order).push(m.header.msg_type)
+        });
+        drop(kernel); // closes the channel: the consumer ends after the idle status
+        slow_iopub.join().unwrap();
+        let order = lock(&order).clone();
+        let reply = order.iter().position(|t| t == "execute_reply").unwrap();
+        assert_eq!(
+            order[..reply],
+            ["status", "execute_input", "stream", "execute_result"],
+            "{order:?}"
         );
     }
 

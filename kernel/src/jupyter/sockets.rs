@@ -17,7 +17,8 @@ use crate::engine::Engine;
 use anyhow::{Context, Result};
 use serde_json::json;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use std::sync::{mpsc, Arc};
+use std::collections::VecDeque;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 /// How long a blocked thread waits before rechecking for shutdown.
@@ -29,6 +30,8 @@ const PARENT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// Tells the IOPub thread to stop: a message of one empty frame, which no encoded
 /// Jupyter message can be (they always carry the delimiter and five parts).
 const STOP_FRAME: &[u8] = b"";
+/// A flush marker: its ack is sent once the frames queued before it are on the socket.
+const FLUSH_FRAME: &[u8] = b"flush";
 
 /// How long closing sockets may spend flushing the last replies.
 const LINGER_MS: i32 = 1000;
@@ -73,13 +76,26 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let queue_out = ctx.socket(zmq::PAIR)?;
     queue_out.connect(endpoint)?;
     let forward_signer = signer.clone();
+    // Flush requests wait here, in order, until the IOPub thread reaches their marker.
+    let acks: Arc<Mutex<VecDeque<mpsc::Sender<()>>>> = Arc::default();
+    let forward_acks = acks.clone();
     let forwarder = thread::Builder::new().name("iopub-queue".into()).spawn(move || {
         for outgoing in rx {
-            let Outgoing::Publish(msg) = outgoing else {
-                let _ = queue_out.send(STOP_FRAME, 0);
-                break;
+            let frames = match outgoing {
+                Outgoing::Publish(msg) => msg.encode(&forward_signer),
+                Outgoing::Flushed(ack) => {
+                    forward_acks
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_back(ack);
+                    vec![FLUSH_FRAME.to_vec()]
+                }
+                Outgoing::Stop => {
+                    let _ = queue_out.send(STOP_FRAME, 0);
+                    break;
+                }
             };
-            if queue_out.send_multipart(msg.encode(&forward_signer), 0).is_err() {
+            if queue_out.send_multipart(frames, 0).is_err() {
                 break;
             }
         }
@@ -87,7 +103,7 @@ pub fn serve(info: &ConnectionInfo, engine: Box<dyn Engine>) -> Result<()> {
     let session = kernel.session.clone();
     let iopub_thread = thread::Builder::new()
         .name("iopub".into())
-        .spawn(move || publish_loop(&iopub, &queue_in, &signer, &session))?;
+        .spawn(move || publish_loop(&iopub, &queue_in, &signer, &session, &acks))?;
     let mut workers = Vec::new();
     for (name, socket, channel) in [
         ("shell", shell, Channel::Shell),
@@ -191,7 +207,13 @@ fn watch_parent(kernel: Arc<Kernel>) -> Result<()> {
 /// Publishes what arrives on `queue` until the stop frame, and welcomes every new
 /// subscriber with an `iopub_welcome` (JEP 65): a client then knows its subscription is
 /// live at once, instead of waiting for output that a late subscription would miss.
-fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, session: &str) {
+fn publish_loop(
+    iopub: &zmq::Socket,
+    queue: &zmq::Socket,
+    signer: &Signer,
+    session: &str,
+    acks: &Mutex<VecDeque<mpsc::Sender<()>>>,
+) {
     loop {
         let mut items = [queue.as_poll_item(zmq::POLLIN), iopub.as_poll_item(zmq::POLLIN)];
         if let Err(e) = zmq::poll(&mut items, -1) {
@@ -215,6 +237,13 @@ fn publish_loop(iopub: &zmq::Socket, queue: &zmq::Socket, signer: &Signer, sessi
             while let Ok(frames) = queue.recv_multipart(zmq::DONTWAIT) {
                 if frames == [STOP_FRAME] {
                     return;
+                }
+                if frames == [FLUSH_FRAME] {
+                    // Everything queued before the marker has been sent above.
+                    if let Some(ack) = acks.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                        let _ = ack.send(());
+                    }
+                    continue;
                 }
                 send(iopub, frames);
             }
