@@ -80,8 +80,9 @@ where
 {
     /// Logits `(batch, classes)` of `batch` images given as plain values `(batch, C, H, W)`:
     /// what `forward` computes, on the inference path. There is no tape, and each conv block
-    /// (conv, ReLU, pool) runs image by image while its output is in cache, so serving and
-    /// `predict` neither allocate nor write the full-size activations a backward would need.
+    /// (conv, ReLU, pool) runs image by image while its output is in cache, so it neither
+    /// allocates nor writes the full-size activations a backward would need. `ferrolab serve`
+    /// (through `RestoredClassifier`) runs the CNN this way; `predict` still takes `forward`.
     pub fn infer(&self, images: &[E], batch: usize) -> Result<Vec<E>> {
         let [c, h, w] = <[usize; 3]>::try_from(self.input_shape()).unwrap();
         if batch == 0 || images.len() != batch * c * h * w {

@@ -64,10 +64,12 @@ where
 {
     /// `x · Wᵀ + b` for inference on plain values `(batch, inputs)`, with no tape.
     pub(crate) fn inference(&self, x: &[E], batch: usize) -> Vec<E> {
-        use super::kernels::{matmul, matrix_in_place, or_copy, values, Mat, MatMut, Threads, Write};
+        use super::kernels::{
+            matmul, matrix_in_place, or_copy, vector_in_place, Mat, MatMut, Threads, Write,
+        };
         let (units, inputs) = *self.weight.shape();
         let weight = or_copy(matrix_in_place(&self.weight), &self.weight); // read in place
-        let mut y = values(&self.bias).repeat(batch); // every row starts at b
+        let mut y = or_copy(vector_in_place(&self.bias), &self.bias).repeat(batch); // every row starts at b
         let (x, w_t) = (Mat::new(x, batch, inputs), Mat::new(&weight, units, inputs).t());
         matmul(
             MatMut::new(&mut y, batch, units),
