@@ -18,15 +18,16 @@ use std::cell::RefCell;
 const MR: usize = 12;
 /// Columns of the microkernel's tile: two zmm registers.
 const NR: usize = 32;
-/// Depth of one packed block: a `KC×NR` panel of `B` (32 KiB) stays in L1.
-const KC: usize = 256;
-/// Rows of `A` swept per block of `B` (132×KC values, 132 KiB, stay in L2): 11 tiles.
-const MC: usize = 132;
-/// Columns of `B` packed at once (1 MiB).
-const NC: usize = 1024;
+/// Depth of one packed block: a `MR×KC` panel of A (18 KiB) stays in L1.
+const KC: usize = 384;
+/// Columns of `B` packed at once: a `KC×NC` block (768 KiB) stays in L2.
+const NC: usize = 512;
+/// Rows up to which a product with a packed `B` counts as short when threaded (see `gemm_f32`).
+const SHORT: usize = 512;
 
 thread_local! {
-    static PACK_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// This thread's packed panel of A and block of B.
+    static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// Whether this CPU can run [`gemm_f32`].
@@ -77,7 +78,7 @@ pub(crate) unsafe fn gemm_f32(
     // A short product with a packed B splits its columns, so each worker packs only its own
     // panels (split by rows, every worker would pack all of B, which at a few hundred rows
     // costs as much as the product); else the rows, when there are enough for every worker.
-    let split_cols = b_strides.1 != 1 && n >= 2 * NR * threads && m <= 4 * MC;
+    let split_cols = b_strides.1 != 1 && n >= 2 * NR * threads && m <= SHORT;
     let split_rows = !split_cols && (m >= 2 * MR * threads || m >= n);
     let (len, unit) = if split_rows { (m, MR) } else { (n, NR) };
     let units = len.div_ceil(unit);
@@ -123,21 +124,25 @@ unsafe fn block(
     ldc: usize,
     accumulate: bool,
     a: &[f32],
-    (a_rs, a_cs): (usize, usize),
+    a_strides: (usize, usize),
     b: &[f32],
     (b_rs, b_cs): (usize, usize),
 ) {
     // B with contiguous rows is read in place (masked loads at the right edge); otherwise its
-    // columns are gathered into panels. A is never packed: the microkernel broadcasts its
-    // values straight from their strided rows, which stay in L1/L2 across a block.
+    // columns are packed into panels. Each 12-row panel of A is packed once per block of B and
+    // then swept across all its column panels: the A panel (12·KC values) stays in L1 while
+    // B's panels stream through from L2.
     let packed_b = b_cs != 1;
-    PACK_B.with(|pb| {
-        let mut pb = pb.borrow_mut();
+    PACK.with(|packs| {
+        let (pa, pb) = &mut *packs.borrow_mut();
         if packed_b {
             let b_need = NC.min(cols.len().next_multiple_of(NR)) * KC.min(k);
             if pb.len() < b_need {
                 pb.resize(b_need, 0.0);
             }
+        }
+        if pa.len() < MR * KC.min(k) {
+            pa.resize(MR * KC.min(k), 0.0);
         }
         let mut jc = cols.start;
         while jc < cols.end {
@@ -150,20 +155,22 @@ unsafe fn block(
                         // SAFETY: avx512f is present; pb holds ⌈nc/NR⌉·NR·kc values; the
                         // columns jc..jc+nc of B are rows of length ≥ pc + kc in b (checked by
                         // the caller).
-                        unsafe { pack_b_transposed(&mut pb, b, b_cs, pc, kc, jc, nc) };
+                        unsafe { pack_b_transposed(pb, b, b_cs, pc, kc, jc, nc) };
                     } else if b_cs * NR <= i32::MAX as usize {
                         // SAFETY: avx512f is present (the caller's contract); pb holds
                         // ⌈nc/NR⌉·NR·kc values; b[(pc + l)·b_rs + (jc + j)·b_cs] is inside b for
                         // l < kc, j < nc (checked by the caller), and the offsets fit i32.
-                        unsafe { pack_b_gather(&mut pb, b.as_ptr(), (b_rs, b_cs), pc, kc, jc, nc) };
+                        unsafe { pack_b_gather(pb, b.as_ptr(), (b_rs, b_cs), pc, kc, jc, nc) };
                     } else {
-                        pack_b(&mut pb, b, (b_rs, b_cs), pc, kc, jc, nc);
+                        pack_b(pb, b, (b_rs, b_cs), pc, kc, jc, nc);
                     }
                 }
                 let load_c = accumulate || pc > 0;
-                let mut ic = rows.start;
-                while ic < rows.end {
-                    let mc = MC.min(rows.end - ic);
+                for ir in rows.clone().step_by(MR) {
+                    let mr = MR.min(rows.end - ir);
+                    // SAFETY: A's rows ir..ir+mr and columns pc..pc+kc are inside a (checked
+                    // by the caller); pa holds MR·kc values; avx512f is present.
+                    unsafe { pack_a(pa, a, a_strides, ir, mr, pc, kc) };
                     for jr in (0..nc).step_by(NR) {
                         let nr = NR.min(nc - jr);
                         let (bp, ldb) = if packed_b {
@@ -172,43 +179,94 @@ unsafe fn block(
                             // SAFETY: the element (pc, jc + jr) is inside b (checked by the caller).
                             (unsafe { b.as_ptr().add(pc * b_rs + jc + jr) }, b_rs)
                         };
-                        // A panel 16 columns wide or less runs as 16×16 tiles: the 12×32 tile
-                        // would spend half its multiplies on the masked-off columns.
-                        let (tile, micro) = if nr <= 16 {
-                            (16, micro::<16, 1> as Micro)
+                        // A panel 16 columns wide or less runs one register wide: the 12×32
+                        // tile would spend half its multiplies on the masked-off columns.
+                        let micro = if nr <= 16 {
+                            micro::<1> as Micro
                         } else {
-                            (MR, micro::<MR, 2> as Micro)
+                            micro::<2> as Micro
                         };
-                        for ir in (0..mc).step_by(tile) {
-                            let mr = tile.min(mc - ir);
-                            // SAFETY: the tile dst[ic+ir.., jc+jr..] of mr×nr elements is inside
-                            // dst[rows, cols]; A's rows ic+ir..+mr and columns pc..+kc, and B's
-                            // rows pc..+kc and columns jc+jr..+nr (or the packed panel's kc·NR
-                            // values), are inside their slices; avx512f is present.
-                            unsafe {
-                                micro(
-                                    kc,
-                                    a.as_ptr().add((ic + ir) * a_rs + pc * a_cs),
-                                    a_rs,
-                                    a_cs,
-                                    bp,
-                                    ldb,
-                                    c.add((ic + ir) * ldc + jc + jr),
-                                    ldc,
-                                    mr,
-                                    nr,
-                                    load_c,
-                                )
-                            };
-                        }
+                        // SAFETY: the tile dst[ir.., jc+jr..] of mr×nr elements is inside
+                        // dst[rows, cols]; pa holds the packed kc×MR values of A; B's rows
+                        // pc..+kc and columns jc+jr..+nr (or the packed panel's kc·NR values)
+                        // are inside their slices; avx512f is present.
+                        unsafe {
+                            micro(
+                                kc,
+                                pa.as_ptr(),
+                                bp,
+                                ldb,
+                                c.add(ir * ldc + jc + jr),
+                                ldc,
+                                mr,
+                                nr,
+                                load_c,
+                            )
+                        };
                     }
-                    ic += mc;
                 }
                 pc += kc;
             }
             jc += nc;
         }
     })
+}
+
+/// Packs `a[i0..i0+mr, p0..p0+kc]` as `out[l·MR + r]` (row `r` of the panel at depth `l`), zeros
+/// past row `mr`, so the microkernel reads A as one stream.
+///
+/// # Safety
+/// avx512f is present; `out` holds `MR·kc` values; `a[(i0 + r)·rs + (p0 + l)·cs]` is inside `a`
+/// for `r < mr ≤ MR`, `l < kc`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_a(
+    out: &mut [f32],
+    a: &[f32],
+    (rs, cs): (usize, usize),
+    i0: usize,
+    mr: usize,
+    p0: usize,
+    kc: usize,
+) {
+    let out = &mut out[..MR * kc];
+    let base = i0 * rs + p0 * cs;
+    if cs == 1 {
+        // Rows contiguous (x in x Wᵀ): 16 columns of 12 rows at a time, transposed in registers.
+        for l in (0..kc).step_by(16) {
+            let depth = (kc - l).min(16);
+            let mask = lane_mask(depth);
+            // SAFETY: rows below mr and columns l..l+depth are inside a (the contract); the
+            // stores write depth·MR values from l·MR, inside out.
+            unsafe {
+                let rows: [__m512; 16] = std::array::from_fn(|r| {
+                    if r < mr {
+                        _mm512_maskz_loadu_ps(mask, a.as_ptr().add(base + r * rs + l))
+                    } else {
+                        _mm512_setzero_ps()
+                    }
+                });
+                let t = transpose16(rows);
+                for (d, v) in t.iter().enumerate().take(depth) {
+                    _mm512_mask_storeu_ps(out.as_mut_ptr().add((l + d) * MR), lane_mask(MR), *v);
+                }
+            }
+        }
+    } else if rs == 1 {
+        // Columns contiguous (Aᵀ in the backward products): each depth is one masked load.
+        for l in 0..kc {
+            // SAFETY: the mr values from base + l·cs are inside a; the store writes MR values.
+            unsafe {
+                let v = _mm512_maskz_loadu_ps(lane_mask(mr), a.as_ptr().add(base + l * cs));
+                _mm512_mask_storeu_ps(out.as_mut_ptr().add(l * MR), lane_mask(MR), v);
+            }
+        }
+    } else {
+        for (l, depth) in out.chunks_exact_mut(MR).enumerate() {
+            for (r, d) in depth.iter_mut().enumerate() {
+                *d = if r < mr { a[base + r * rs + l * cs] } else { 0.0 };
+            }
+        }
+    }
 }
 
 /// Packs `b[p0..p0+kc, j0..j0+nc]` as panels of NR columns: `out[panel·kc·NR + l·NR + c]`,
@@ -361,23 +419,23 @@ fn lane_mask(cols: usize) -> __mmask16 {
     }
 }
 
-/// A microkernel's signature (see [`micro`]).
-type Micro =
-    unsafe fn(usize, *const f32, usize, usize, *const f32, usize, *mut f32, usize, usize, usize, bool);
+/// How many steps ahead the microkernel prefetches B's rows.
+const PREFETCH: usize = 8;
 
-/// The `R×16V` tile `c[0..mr, 0..nr] = [c +] a · b` over `kc` steps, reading
-/// `a[r·a_rs + l·a_cs]` and `b[l·ldb + j]`; `R·V` zmm accumulators.
+/// A microkernel's signature (see [`micro`]).
+type Micro = unsafe fn(usize, *const f32, *const f32, usize, *mut f32, usize, usize, usize, bool);
+
+/// The `MR×16V` tile `c[0..mr, 0..nr] = [c +] a · b` over `kc` steps, reading the packed A
+/// `a[l·MR + r]` and `b[l·ldb + j]`; `MR·V` zmm accumulators.
 ///
 /// # Safety
-/// avx512f is present; `a[r·a_rs + l·a_cs]` is readable for `r < mr`, `l < kc`; `b[l·ldb + j]`
-/// for `l < kc`, `j < nr`; `c[r·ldc + j]` is writable for `0 < mr ≤ R`, `j < nr ≤ 16V`.
+/// avx512f is present; `a` holds `MR·kc` values; `b[l·ldb + j]` is readable for `l < kc`,
+/// `j < nr`; `c[r·ldc + j]` is writable for `r < mr ≤ MR`, `j < nr ≤ 16V`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro<const R: usize, const V: usize>(
+unsafe fn micro<const V: usize>(
     kc: usize,
     a: *const f32,
-    a_rs: usize,
-    a_cs: usize,
     b: *const f32,
     ldb: usize,
     c: *mut f32,
@@ -387,26 +445,28 @@ unsafe fn micro<const R: usize, const V: usize>(
     load_c: bool,
 ) {
     let masks: [__mmask16; V] = std::array::from_fn(|v| lane_mask(nr.saturating_sub(16 * v)));
-    let mut acc = [[_mm512_setzero_ps(); V]; R];
-    // SAFETY (whole body): rows past `mr` re-read row `mr - 1` (their sums are dropped), and the
-    // masked loads and stores touch only columns below `nr`, so every access is inside the
-    // contract above.
+    let mut acc = [[_mm512_setzero_ps(); V]; MR];
+    // SAFETY (whole body): the packed A holds MR rows (zeros past `mr`, whose sums are
+    // dropped), and the masked loads and stores touch only columns below `nr`, so every access
+    // is inside the contract above.
     unsafe {
-        let rows: [*const f32; R] = std::array::from_fn(|r| a.add(r.min(mr - 1) * a_rs));
-        if load_c {
-            // The tile of C is read back only after the loop: ask for it now, so its cache
-            // misses overlap the multiplies.
-            for r in 0..mr {
-                for v in 0..V {
-                    _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + 16 * v) as *const i8);
-                }
+        // The tile of C is written (and read back when accumulating) only after the loop: ask
+        // for its lines now, so their cache misses overlap the multiplies.
+        for r in 0..mr {
+            for v in 0..V {
+                _mm_prefetch::<_MM_HINT_ET0>(c.add(r * ldc + 16 * v) as *const i8);
             }
         }
         for l in 0..kc {
+            // B streams in from L2: ask for the rows a few steps ahead.
+            for v in 0..V {
+                _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((l + PREFETCH) * ldb + 16 * v) as *const i8);
+            }
             let bv: [__m512; V] =
                 std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(l * ldb + 16 * v)));
-            for (row, acc) in rows.iter().zip(acc.iter_mut()) {
-                let ar = _mm512_set1_ps(*row.add(l * a_cs));
+            let al = a.add(l * MR);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let ar = _mm512_set1_ps(*al.add(r));
                 for v in 0..V {
                     acc[v] = _mm512_fmadd_ps(ar, bv[v], acc[v]);
                 }
@@ -561,6 +621,92 @@ mod tests {
                 .build()
                 .unwrap()
                 .install(all_shapes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::super::{matmul, Mat, MatMut, Threads, Write};
+    use std::time::Instant;
+
+    /// The microkernel's ceiling: one tile over and over, everything in L1.
+    #[test]
+    #[ignore = "a measurement, run by hand"]
+    fn microkernel_in_l1() {
+        if !super::available() {
+            return;
+        }
+        let kc = 384;
+        let a = vec![0.5f32; super::MR * kc];
+        let b = vec![0.25f32; super::NR * kc];
+        let mut c = vec![0.0f32; super::MR * super::NR];
+        let reps = 200_000;
+        let t = Instant::now();
+        for _ in 0..reps {
+            // SAFETY: avx512f is present; a, b and c hold the MR×kc, kc×NR and MR×NR values read
+            // and written.
+            unsafe {
+                super::micro::<2>(
+                    kc,
+                    a.as_ptr(),
+                    b.as_ptr(),
+                    super::NR,
+                    c.as_mut_ptr(),
+                    super::NR,
+                    12,
+                    32,
+                    false,
+                )
+            };
+        }
+        let s = t.elapsed().as_secs_f64();
+        let flops = 2.0 * (super::MR * super::NR * kc * reps) as f64;
+        println!("micro in L1: {:.1} GFLOP/s", flops / s / 1e9);
+    }
+
+    /// GFLOP/s of `x Wᵀ` on the encoder's shapes, run by hand:
+    /// `cargo test --release --lib gemm512::speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, run by hand"]
+    fn encoder_shapes() {
+        let shapes = [
+            (4096, 384, 384),
+            (4096, 384, 1536),
+            (4096, 1536, 384),
+            (128, 384, 384),
+            (128, 384, 1536),
+            (128, 1536, 384),
+        ];
+        // Best of five rounds, the shapes interleaved: on a shared machine the slow rounds are
+        // the neighbours, not the code.
+        let mut best = [0.0f64; 6];
+        for _ in 0..5 {
+            for (&(m, k, n), best) in shapes.iter().zip(&mut best) {
+                let x = vec![0.5f32; m * k];
+                let w = vec![0.25f32; n * k];
+                let mut c = vec![0.0f32; m * n];
+                let mut run = || {
+                    matmul(
+                        MatMut::new(&mut c, m, n),
+                        Write::Set,
+                        Mat::new(&x, m, k),
+                        Mat::new(&w, n, k).t(),
+                        Threads::Pool,
+                    )
+                };
+                run();
+                let reps = (4e9 / (2.0 * (m * k * n) as f64)).ceil() as usize;
+                let t = Instant::now();
+                for _ in 0..reps {
+                    run();
+                }
+                let s = t.elapsed().as_secs_f64() / reps as f64;
+                *best = best.max(2.0 * (m * k * n) as f64 / s / 1e9);
+            }
+        }
+        for ((m, k, n), best) in shapes.iter().zip(best) {
+            println!("({m}, {k}, {n}): {best:.1} GFLOP/s");
         }
     }
 }
