@@ -408,3 +408,34 @@ fn the_inference_path_gives_the_layers_numbers() {
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-5, "largest difference {worst}");
 }
+
+#[test]
+fn a_weight_changed_between_passes_is_used_by_the_next() {
+    // The inference path keeps its packed weights between calls; a weight changed in place
+    // (dfdx's IndexMut, as an optimizer writes) or replaced must be seen by the next pass.
+    let tmp = tempfile::tempdir().unwrap();
+    write_dir(tmp.path(), &bert_tensors(LAYERS), StDtype::F32, &config(LAYERS));
+    let mut model = BertModel::from_pretrained(tmp.path().to_str().unwrap()).unwrap();
+    let first = hidden(&model);
+    let largest_difference =
+        |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let w_1 = &mut model.layers[0].feed_forward.w_1.weight;
+    for j in 0..FF {
+        w_1[[j, j % HIDDEN]] += 2.0;
+    }
+    let w_2 = &mut model.layers[LAYERS - 1].feed_forward.w_2;
+    w_2.bias = w_2.bias.clone() * 3.0;
+    let second = hidden(&model);
+    ferrolab::nn::kernels::set_fast_kernels(false);
+    let generic = hidden(&model);
+    ferrolab::nn::kernels::set_fast_kernels(true);
+    assert!(
+        largest_difference(&first, &second) > 1e-3,
+        "the changed weights made no difference"
+    );
+    let worst = largest_difference(&second, &generic);
+    assert!(
+        worst < 1e-5,
+        "after the change, largest difference from the layers {worst}"
+    );
+}

@@ -118,6 +118,7 @@ impl<E: Real, D: Device<E>, const L: usize> BertClassifier<E, D, L> {
             normalize: false,
             source: dir.to_path_buf(),
             unused: Vec::new(),
+            prepared: Default::default(),
         };
         encoder.write_pretrained(dir, Some(&self.classifier))
     }

@@ -88,6 +88,8 @@ pub struct BertModel<E: Dtype, D: Storage<E>> {
     pub source: PathBuf,
     /// Tensors of the checkpoint that the model does not use.
     pub unused: Vec<String>,
+    /// The weights packed for the CPU's inference path, made on first use.
+    pub(crate) prepared: fast::PreparedCache,
 }
 
 impl BertModel<f32, Cpu> {
@@ -211,6 +213,7 @@ impl<E: Real, D: Device<E>> BertModel<E, D> {
                 normalize: hub::normalizes(&root),
                 source: dir,
                 unused,
+                prepared: Default::default(),
             },
             store,
         ))

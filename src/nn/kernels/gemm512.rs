@@ -1,14 +1,21 @@
-//! A hand-written f32 matrix product for CPUs with AVX-512, used by [`super::matmul`].
+//! A hand-written f32 matrix product for CPUs with AVX-512, used by [`super::matmul`] and
+//! [`super::linear`].
 //!
 //! Why: the `gemm` crate builds its AVX-512 kernels only on a nightly compiler, so on stable
 //! it runs its AVX2 kernels (8 lanes) on the small, skinny products the layers make
-//! (K = 64…256, N = 64…256). This is the textbook design, kept small: `B` is packed into
-//! `KC×32` column panels when its rows are strided (a transpose `Wᵀ` by 16×16 blocks in
-//! registers, any other stride with AVX-512 gathers), else read in place;
-//! `A` is read in place; a `12×32` register-blocked microkernel (`16×16` for panels 16 columns
-//! wide or less) keeps its 24 accumulators in zmm registers. When threaded, the rows (or, for
-//! short products with a packed `B`, the columns) of `dst` are split over rayon's workers, each
-//! packing into its own thread-local buffer.
+//! (K = 64…256, N = 64…256). This is the textbook (BLIS) design, kept small:
+//! - a `12×32` register-blocked microkernel (`12×16` for panels 16 columns wide or less) keeps
+//!   its 24 accumulators in zmm registers, broadcasting A and loading B two registers wide;
+//! - A is packed one 12-row panel at a time (16×16 transposes in registers), which stays in L1
+//!   while the microkernel sweeps it across B's column panels; a B one or two panels wide
+//!   reads A in place instead, as packing would cost more than it saves;
+//! - B is read in place when its rows are contiguous, else packed into `KC×32` panels per
+//!   block (a transpose `Wᵀ` by 16×16 blocks in registers, any other stride with gathers), or
+//!   packed once for good by [`pack_weights`], so a layer's weights are not packed per call;
+//! - a bias is added as the tile is first stored.
+//!
+//! When threaded, the rows (or, for short products with a packed `B`, the columns) of `dst` are
+//! split over rayon's workers, each packing into its own thread-local buffers.
 
 use core::arch::x86_64::*;
 use std::cell::RefCell;
@@ -50,11 +57,38 @@ impl SendPtr {
     }
 }
 
-/// `dst[i·dst_rs + j] = [dst +] Σ_l a[i·a_rs + l·a_cs] · b[l·b_rs + j·b_cs]`.
+/// Where the product reads `B` from.
+#[derive(Clone, Copy)]
+pub(crate) enum Panels<'a> {
+    /// `b[l·rs + j]`, rows contiguous: read in place (masked loads at the right edge).
+    InPlace { b: &'a [f32], rs: usize },
+    /// `b[l·rs + j·cs]`, `cs ≠ 1`: packed into `KC×NR` panels block by block, on every call.
+    Strided { b: &'a [f32], rs: usize, cs: usize },
+    /// Packed once, by [`pack_weights`], for many products.
+    Packed(&'a [f32]),
+}
+
+/// `Wᵀ` for the products `x Wᵀ`, `W` `(n, k)` row-major, packed once as the microkernel reads
+/// it: panels of NR columns over the whole depth, `out[panel·k·NR + l·NR + j] = W[panel·NR + j, l]`
+/// (zeros past column `n`), so any `KC` block of a panel is one contiguous run.
+pub(crate) fn pack_weights(w: &[f32], n: usize, k: usize) -> Vec<f32> {
+    assert!(
+        available() && w.len() >= n * k,
+        "pack_weights: {n}×{k} from {} values",
+        w.len()
+    );
+    let mut out = vec![0.0; n.next_multiple_of(NR) * k];
+    // SAFETY: avx512f is present; out holds ⌈n/NR⌉·NR·k values; W's rows j < n of length k are
+    // inside w (both asserted above).
+    unsafe { pack_b_transposed(&mut out, w, k, 0, k, 0, n) };
+    out
+}
+
+/// `dst[i·dst_rs + j] = [dst +] Σ_l a[i·a_rs + l·a_cs] · B[l, j] [+ bias[j]]`.
 ///
 /// # Safety
-/// The CPU has avx512f; `m, n, k > 0`; every index above is inside its slice (the caller,
-/// `matmul`, checks this).
+/// The CPU has avx512f; `m, n, k > 0`; every index above is inside its slice, a `Packed` B holds
+/// `⌈n/NR⌉·NR·k` values and `bias`, when given, `n` (the caller, `matmul`, checks this).
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_f32(
     (m, k, n): (usize, usize, usize),
@@ -63,22 +97,31 @@ pub(crate) unsafe fn gemm_f32(
     accumulate: bool,
     a: &[f32],
     a_strides: (usize, usize),
-    b: &[f32],
-    b_strides: (usize, usize),
+    b: Panels,
+    bias: Option<&[f32]>,
     threaded: bool,
 ) {
     let threads = if threaded { rayon::current_num_threads() } else { 1 };
-    let c = SendPtr(dst.as_mut_ptr());
+    let product = Product {
+        k,
+        c: SendPtr(dst.as_mut_ptr()),
+        ldc: dst_rs,
+        accumulate,
+        a,
+        a_strides,
+        b,
+        bias,
+    };
     let work = 2 * m * n * k;
     if threads <= 1 || work < 1 << 17 {
         // SAFETY: the caller's contract, over the whole of dst.
-        unsafe { block(0..m, 0..n, k, c.0, dst_rs, accumulate, a, a_strides, b, b_strides) };
+        unsafe { product.block(0..m, 0..n) };
         return;
     }
-    // A short product with a packed B splits its columns, so each worker packs only its own
-    // panels (split by rows, every worker would pack all of B, which at a few hundred rows
-    // costs as much as the product); else the rows, when there are enough for every worker.
-    let split_cols = b_strides.1 != 1 && n >= 2 * NR * threads && m <= SHORT;
+    // A short product splits its columns: each worker then packs (or reads) only its own
+    // panels of B, and a few hundred rows split in two would waste part of a 12-row tile on
+    // each side; else the rows, when there are enough for every worker.
+    let split_cols = !matches!(b, Panels::InPlace { .. }) && n >= 2 * NR * threads && m <= SHORT;
     let split_rows = !split_cols && (m >= 2 * MR * threads || m >= n);
     let (len, unit) = if split_rows { (m, MR) } else { (n, NR) };
     let units = len.div_ceil(unit);
@@ -94,122 +137,145 @@ pub(crate) unsafe fn gemm_f32(
         };
         // SAFETY: the tasks' row (or column) ranges are disjoint, so no two write the same
         // element of dst; the rest is the caller's contract.
-        unsafe {
-            block(
-                rows,
-                cols,
-                k,
-                c.get(),
-                dst_rs,
-                accumulate,
-                a,
-                a_strides,
-                b,
-                b_strides,
-            )
-        };
+        unsafe { product.block(rows, cols) };
     });
 }
 
-/// The product restricted to `dst[rows, cols]`, on this thread.
-///
-/// # Safety
-/// As [`gemm_f32`]; `c` points at `dst[0]` and nothing else writes `dst[rows, cols]` meanwhile.
-#[allow(clippy::too_many_arguments)]
-unsafe fn block(
-    rows: std::ops::Range<usize>,
-    cols: std::ops::Range<usize>,
+/// One product's operands, shared by the workers that compute its blocks.
+struct Product<'a> {
     k: usize,
-    c: *mut f32,
+    c: SendPtr,
     ldc: usize,
     accumulate: bool,
-    a: &[f32],
+    a: &'a [f32],
     a_strides: (usize, usize),
+    b: Panels<'a>,
+    bias: Option<&'a [f32]>,
+}
+
+impl Product<'_> {
+    /// The product restricted to `dst[rows, cols]`, on this thread.
+    ///
+    /// # Safety
+    /// As [`gemm_f32`]; nothing else writes `dst[rows, cols]` meanwhile; `cols.start` is a
+    /// multiple of NR.
+    unsafe fn block(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+        // Each 12-row panel of A is packed once per block of B and then swept across all its
+        // column panels: the A panel (12·KC values) stays in L1 while B's panels stream
+        // through from L2.
+        let k = self.k;
+        PACK.with(|packs| {
+            let (pa, pb) = &mut *packs.borrow_mut();
+            if let Panels::Strided { .. } = self.b {
+                let b_need = NC.min(cols.len().next_multiple_of(NR)) * KC.min(k);
+                if pb.len() < b_need {
+                    pb.resize(b_need, 0.0);
+                }
+            }
+            if pa.len() < MR * KC.min(k) {
+                pa.resize(MR * KC.min(k), 0.0);
+            }
+            let mut jc = cols.start;
+            while jc < cols.end {
+                let nc = NC.min(cols.end - jc);
+                let mut pc = 0;
+                while pc < k {
+                    let kc = KC.min(k - pc);
+                    if let Panels::Strided { b, rs, cs } = self.b {
+                        // SAFETY: pb holds ⌈nc/NR⌉·NR·kc values; the rest is the caller's
+                        // contract.
+                        unsafe { pack_strided(pb, b, (rs, cs), pc, kc, jc, nc) };
+                    }
+                    // The bias goes in with the first block of depth, as the tile is first written.
+                    let bias = self.bias.filter(|_| pc == 0);
+                    let load_c = self.accumulate || pc > 0;
+                    for ir in rows.clone().step_by(MR) {
+                        let mr = MR.min(rows.end - ir);
+                        // A is packed when it is swept across enough panels to repay it.
+                        let packed_a = nc > PACK_A_FROM * NR;
+                        let (ap, a_strides) = if packed_a {
+                            // SAFETY: A's rows ir..ir+mr and columns pc..pc+kc are inside a
+                            // (checked by the caller); pa holds MR·kc values; avx512f is present.
+                            unsafe { pack_a(pa, self.a, self.a_strides, ir, mr, pc, kc) };
+                            (pa.as_ptr(), (1, MR))
+                        } else {
+                            let (rs, cs) = self.a_strides;
+                            // SAFETY: the element (ir, pc) is inside a (checked by the caller).
+                            (unsafe { self.a.as_ptr().add(ir * rs + pc * cs) }, self.a_strides)
+                        };
+                        for jr in (0..nc).step_by(NR) {
+                            let j = jc + jr; // the tile's first column
+                            let nr = NR.min(nc - jr);
+                            // SAFETY: the element (pc, j) of B, or the panel holding it, is
+                            // inside its slice (the caller's contract; j is a multiple of NR).
+                            let (bp, ldb) = unsafe {
+                                match self.b {
+                                    Panels::InPlace { b, rs } => (b.as_ptr().add(pc * rs + j), rs),
+                                    Panels::Strided { .. } => (pb.as_ptr().add(jr * kc), NR),
+                                    Panels::Packed(p) => (p.as_ptr().add(j * k + pc * NR), NR),
+                                }
+                            };
+                            let bias = bias.map_or(std::ptr::null(), |b| b[j..].as_ptr());
+                            // A panel 16 columns wide or less runs one register wide: the 12×32
+                            // tile would spend half its multiplies on the masked-off columns.
+                            let micro = match (nr <= 16, packed_a) {
+                                (true, true) => micro::<1, true> as Micro,
+                                (false, true) => micro::<2, true> as Micro,
+                                (true, false) => micro::<1, false> as Micro,
+                                (false, false) => micro::<2, false> as Micro,
+                            };
+                            // SAFETY: the tile dst[ir.., j..] of mr×nr elements is inside
+                            // dst[rows, cols]; pa holds the packed kc×MR values of A; B's kc
+                            // rows of nr columns from bp are inside their slice, and so are the
+                            // bias's nr values; avx512f is present.
+                            unsafe {
+                                micro(
+                                    kc,
+                                    ap,
+                                    a_strides,
+                                    bp,
+                                    ldb,
+                                    self.c.get().add(ir * self.ldc + j),
+                                    self.ldc,
+                                    (mr, nr),
+                                    load_c,
+                                    bias,
+                                )
+                            };
+                        }
+                    }
+                    pc += kc;
+                }
+                jc += nc;
+            }
+        })
+    }
+}
+
+/// Packs `b[p0..p0+kc, j0..j0+nc]` (`cs ≠ 1`) as panels of NR columns, the fastest way its
+/// strides allow.
+///
+/// # Safety
+/// avx512f is present; `out` holds `⌈nc/NR⌉·NR·kc` values; `b[(p0 + l)·rs + (j0 + j)·cs]` is
+/// inside `b` for `l < kc`, `j < nc`.
+unsafe fn pack_strided(
+    out: &mut [f32],
     b: &[f32],
-    (b_rs, b_cs): (usize, usize),
+    (rs, cs): (usize, usize),
+    p0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
 ) {
-    // B with contiguous rows is read in place (masked loads at the right edge); otherwise its
-    // columns are packed into panels. Each 12-row panel of A is packed once per block of B and
-    // then swept across all its column panels: the A panel (12·KC values) stays in L1 while
-    // B's panels stream through from L2.
-    let packed_b = b_cs != 1;
-    PACK.with(|packs| {
-        let (pa, pb) = &mut *packs.borrow_mut();
-        if packed_b {
-            let b_need = NC.min(cols.len().next_multiple_of(NR)) * KC.min(k);
-            if pb.len() < b_need {
-                pb.resize(b_need, 0.0);
-            }
-        }
-        if pa.len() < MR * KC.min(k) {
-            pa.resize(MR * KC.min(k), 0.0);
-        }
-        let mut jc = cols.start;
-        while jc < cols.end {
-            let nc = NC.min(cols.end - jc);
-            let mut pc = 0;
-            while pc < k {
-                let kc = KC.min(k - pc);
-                if packed_b {
-                    if b_rs == 1 {
-                        // SAFETY: avx512f is present; pb holds ⌈nc/NR⌉·NR·kc values; the
-                        // columns jc..jc+nc of B are rows of length ≥ pc + kc in b (checked by
-                        // the caller).
-                        unsafe { pack_b_transposed(pb, b, b_cs, pc, kc, jc, nc) };
-                    } else if b_cs * NR <= i32::MAX as usize {
-                        // SAFETY: avx512f is present (the caller's contract); pb holds
-                        // ⌈nc/NR⌉·NR·kc values; b[(pc + l)·b_rs + (jc + j)·b_cs] is inside b for
-                        // l < kc, j < nc (checked by the caller), and the offsets fit i32.
-                        unsafe { pack_b_gather(pb, b.as_ptr(), (b_rs, b_cs), pc, kc, jc, nc) };
-                    } else {
-                        pack_b(pb, b, (b_rs, b_cs), pc, kc, jc, nc);
-                    }
-                }
-                let load_c = accumulate || pc > 0;
-                for ir in rows.clone().step_by(MR) {
-                    let mr = MR.min(rows.end - ir);
-                    // SAFETY: A's rows ir..ir+mr and columns pc..pc+kc are inside a (checked
-                    // by the caller); pa holds MR·kc values; avx512f is present.
-                    unsafe { pack_a(pa, a, a_strides, ir, mr, pc, kc) };
-                    for jr in (0..nc).step_by(NR) {
-                        let nr = NR.min(nc - jr);
-                        let (bp, ldb) = if packed_b {
-                            (pb[jr * kc..(jr + NR) * kc].as_ptr(), NR)
-                        } else {
-                            // SAFETY: the element (pc, jc + jr) is inside b (checked by the caller).
-                            (unsafe { b.as_ptr().add(pc * b_rs + jc + jr) }, b_rs)
-                        };
-                        // A panel 16 columns wide or less runs one register wide: the 12×32
-                        // tile would spend half its multiplies on the masked-off columns.
-                        let micro = if nr <= 16 {
-                            micro::<1> as Micro
-                        } else {
-                            micro::<2> as Micro
-                        };
-                        // SAFETY: the tile dst[ir.., jc+jr..] of mr×nr elements is inside
-                        // dst[rows, cols]; pa holds the packed kc×MR values of A; B's rows
-                        // pc..+kc and columns jc+jr..+nr (or the packed panel's kc·NR values)
-                        // are inside their slices; avx512f is present.
-                        unsafe {
-                            micro(
-                                kc,
-                                pa.as_ptr(),
-                                bp,
-                                ldb,
-                                c.add(ir * ldc + jc + jr),
-                                ldc,
-                                mr,
-                                nr,
-                                load_c,
-                            )
-                        };
-                    }
-                }
-                pc += kc;
-            }
-            jc += nc;
-        }
-    })
+    if rs == 1 {
+        // SAFETY: the columns j0..j0+nc of B are rows of length ≥ p0 + kc in b (the contract).
+        unsafe { pack_b_transposed(out, b, cs, p0, kc, j0, nc) };
+    } else if cs * NR <= i32::MAX as usize {
+        // SAFETY: the contract, and the gathers' offsets fit i32.
+        unsafe { pack_b_gather(out, b.as_ptr(), (rs, cs), p0, kc, j0, nc) };
+    } else {
+        pack_b(out, b, (rs, cs), p0, kc, j0, nc);
+    }
 }
 
 /// Packs `a[i0..i0+mr, p0..p0+kc]` as `out[l·MR + r]` (row `r` of the panel at depth `l`), zeros
@@ -422,33 +488,52 @@ fn lane_mask(cols: usize) -> __mmask16 {
 /// How many steps ahead the microkernel prefetches B's rows.
 const PREFETCH: usize = 8;
 
-/// A microkernel's signature (see [`micro`]).
-type Micro = unsafe fn(usize, *const f32, *const f32, usize, *mut f32, usize, usize, usize, bool);
+/// A is packed for a block of B more than this many panels wide; a narrower one (attention's
+/// `P V`, one head wide) would spend longer packing A than multiplying it, so reads it in place.
+const PACK_A_FROM: usize = 2;
 
-/// The `MR×16V` tile `c[0..mr, 0..nr] = [c +] a · b` over `kc` steps, reading the packed A
-/// `a[l·MR + r]` and `b[l·ldb + j]`; `MR·V` zmm accumulators.
+/// A microkernel's signature (see [`micro`]).
+type Micro = unsafe fn(
+    usize,
+    *const f32,
+    (usize, usize),
+    *const f32,
+    usize,
+    *mut f32,
+    usize,
+    (usize, usize),
+    bool,
+    *const f32,
+);
+
+/// The `MR×16V` tile `c[0..mr, 0..nr] = [c +] a · b [+ bias]` over `kc` steps, reading A as
+/// `a[r·a_rs + l·a_cs]` (packed: `(1, MR)`, read as `a[l·MR + r]`) and `b[l·ldb + j]`; `MR·V`
+/// zmm accumulators.
 ///
 /// # Safety
-/// avx512f is present; `a` holds `MR·kc` values; `b[l·ldb + j]` is readable for `l < kc`,
-/// `j < nr`; `c[r·ldc + j]` is writable for `r < mr ≤ MR`, `j < nr ≤ 16V`.
+/// avx512f is present; `a[r·a_rs + l·a_cs]` is readable for `r < mr` (all MR rows when
+/// packed), `l < kc`; `b[l·ldb + j]` is readable for `l < kc`,
+/// `j < nr`; `c[r·ldc + j]` is writable for `r < mr ≤ MR`, `j < nr ≤ 16V`; `bias` is null or
+/// holds `nr` values.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro<const V: usize>(
+unsafe fn micro<const V: usize, const PACKED_A: bool>(
     kc: usize,
     a: *const f32,
+    (a_rs, a_cs): (usize, usize),
     b: *const f32,
     ldb: usize,
     c: *mut f32,
     ldc: usize,
-    mr: usize,
-    nr: usize,
+    (mr, nr): (usize, usize),
     load_c: bool,
+    bias: *const f32,
 ) {
     let masks: [__mmask16; V] = std::array::from_fn(|v| lane_mask(nr.saturating_sub(16 * v)));
     let mut acc = [[_mm512_setzero_ps(); V]; MR];
-    // SAFETY (whole body): the packed A holds MR rows (zeros past `mr`, whose sums are
-    // dropped), and the masked loads and stores touch only columns below `nr`, so every access
-    // is inside the contract above.
+    // SAFETY (whole body): a packed A holds MR rows (zeros past `mr`); read in place, rows past
+    // `mr` re-read row `mr - 1`; either way their sums are dropped. The masked loads and stores
+    // touch only columns below `nr`, so every access is inside the contract above.
     unsafe {
         // The tile of C is written (and read back when accumulating) only after the loop: ask
         // for its lines now, so their cache misses overlap the multiplies.
@@ -457,6 +542,7 @@ unsafe fn micro<const V: usize>(
                 _mm_prefetch::<_MM_HINT_ET0>(c.add(r * ldc + 16 * v) as *const i8);
             }
         }
+        let rows: [*const f32; MR] = std::array::from_fn(|r| a.wrapping_add(r.min(mr - 1) * a_rs));
         for l in 0..kc {
             // B streams in from L2: ask for the rows a few steps ahead.
             for v in 0..V {
@@ -466,16 +552,27 @@ unsafe fn micro<const V: usize>(
                 std::array::from_fn(|v| _mm512_maskz_loadu_ps(masks[v], b.add(l * ldb + 16 * v)));
             let al = a.add(l * MR);
             for (r, acc) in acc.iter_mut().enumerate() {
-                let ar = _mm512_set1_ps(*al.add(r));
+                let ar = _mm512_set1_ps(if PACKED_A {
+                    *al.add(r)
+                } else {
+                    *rows[r].add(l * a_cs)
+                });
                 for v in 0..V {
                     acc[v] = _mm512_fmadd_ps(ar, bv[v], acc[v]);
                 }
             }
         }
+        let bias: [__m512; V] = std::array::from_fn(|v| {
+            if bias.is_null() {
+                _mm512_setzero_ps()
+            } else {
+                _mm512_maskz_loadu_ps(masks[v], bias.add(16 * v))
+            }
+        });
         for (r, acc) in acc.iter().enumerate().take(mr) {
             let p = c.add(r * ldc);
             for v in 0..V {
-                let mut x = acc[v];
+                let mut x = _mm512_add_ps(acc[v], bias[v]);
                 if load_c {
                     x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(masks[v], p.add(16 * v)));
                 }
@@ -647,16 +744,17 @@ mod speed {
             // SAFETY: avx512f is present; a, b and c hold the MR×kc, kc×NR and MR×NR values read
             // and written.
             unsafe {
-                super::micro::<2>(
+                super::micro::<2, true>(
                     kc,
                     a.as_ptr(),
+                    (1, super::MR),
                     b.as_ptr(),
                     super::NR,
                     c.as_mut_ptr(),
                     super::NR,
-                    12,
-                    32,
+                    (12, 32),
                     false,
+                    std::ptr::null(),
                 )
             };
         }

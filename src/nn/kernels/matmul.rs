@@ -16,6 +16,9 @@
 use dfdx::prelude::Dtype;
 use std::any::TypeId;
 
+#[cfg(target_arch = "x86_64")]
+use super::gemm512::{self, Panels};
+
 /// A `rows × cols` block of `data` read as `data[i·row_stride + j·col_stride]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mat<'a, E> {
@@ -147,21 +150,28 @@ pub(crate) fn matmul<E: Dtype>(c: MatMut<E>, write: Write, a: Mat<E>, b: Mat<E>,
     assert!(a.fits() && b.fits(), "matmul: an operand reaches past its buffer");
     let threaded = threads == Threads::Pool;
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<E>() == TypeId::of::<f32>() && super::gemm512::available() {
+    if TypeId::of::<E>() == TypeId::of::<f32>() && gemm512::available() {
         // SAFETY: `E` is `f32` (same TypeId), so the slices can be read as `f32`; avx512f was
         // just detected, and the bounds `gemm_f32` relies on are checked above.
         unsafe {
             let cast = |s: &[E]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
             let dst = std::slice::from_raw_parts_mut(c.data.as_mut_ptr().cast::<f32>(), c.data.len());
-            super::gemm512::gemm_f32(
+            let (b, rs, cs) = (cast(b.data), b.row_stride, b.col_stride);
+            let b = if cs == 1 {
+                Panels::InPlace { b, rs }
+            } else {
+                Panels::Strided { b, rs, cs }
+            };
+            let a_strides = (a.row_stride, a.col_stride);
+            gemm512::gemm_f32(
                 (m, k, n),
                 dst,
                 c.row_stride,
                 accumulate,
                 cast(a.data),
-                (a.row_stride, a.col_stride),
-                cast(b.data),
-                (b.row_stride, b.col_stride),
+                a_strides,
+                b,
+                None,
                 threaded,
             );
         }
@@ -197,6 +207,107 @@ pub(crate) fn matmul<E: Dtype>(c: MatMut<E>, write: Write, a: Mat<E>, b: Mat<E>,
             parallelism,
         )
     }
+}
+
+/// A layer's weights `W` `(units, inputs)`, made ready once for many products `x Wᵀ + b`:
+/// packed as the AVX-512 kernel reads `Wᵀ`, where it runs, so no product packs them again.
+#[derive(Debug, Clone)]
+pub(crate) struct Weights {
+    /// Packed panels, or `W` itself where the kernel does not run.
+    data: Vec<f32>,
+    units: usize,
+    inputs: usize,
+    packed: bool,
+}
+
+impl Weights {
+    /// Ready `W` `(units, inputs)`, row-major in `w`.
+    pub(crate) fn new(w: &[f32], units: usize, inputs: usize) -> Self {
+        assert_eq!(
+            w.len(),
+            units * inputs,
+            "Weights: {units}×{inputs} from {} values",
+            w.len()
+        );
+        #[cfg(target_arch = "x86_64")]
+        if gemm512::available() {
+            return Weights {
+                data: gemm512::pack_weights(w, units, inputs),
+                units,
+                inputs,
+                packed: true,
+            };
+        }
+        Weights {
+            data: w.to_vec(),
+            units,
+            inputs,
+            packed: false,
+        }
+    }
+
+    pub(crate) fn units(&self) -> usize {
+        self.units
+    }
+
+    pub(crate) fn inputs(&self) -> usize {
+        self.inputs
+    }
+}
+
+/// `c = x Wᵀ + b` for a row-major `x` `(rows, inputs)`, `b` of `units` values.
+pub(crate) fn linear(c: MatMut<f32>, x: Mat<f32>, w: &Weights, b: &[f32], threads: Threads) {
+    let (m, n) = (x.rows, w.units);
+    assert!(
+        x.cols == w.inputs && c.rows == m && c.cols == n && b.len() == n,
+        "linear: ({m}×{}) · ({}×{n})ᵀ + ({}) into ({}×{})",
+        x.cols,
+        w.units,
+        b.len(),
+        c.rows,
+        c.cols
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        c.row_stride >= n && c.data.len() >= (m - 1) * c.row_stride + n,
+        "linear: destination too small"
+    );
+    assert!(x.fits(), "linear: x reaches past its buffer");
+    #[cfg(target_arch = "x86_64")]
+    if w.packed && w.inputs > 0 {
+        let a_strides = (x.row_stride, x.col_stride);
+        // SAFETY: packed weights exist only where avx512f was detected; the packed panels hold
+        // ⌈n/NR⌉·NR·inputs values (`pack_weights`), and the other bounds are checked above.
+        unsafe {
+            gemm512::gemm_f32(
+                (m, w.inputs, n),
+                c.data,
+                c.row_stride,
+                false,
+                x.data,
+                a_strides,
+                Panels::Packed(&w.data),
+                Some(b),
+                threads == Threads::Pool,
+            )
+        };
+        return;
+    }
+    let rs = c.row_stride;
+    c.data
+        .chunks_mut(rs)
+        .take(m)
+        .for_each(|row| row[..n].copy_from_slice(b));
+    let wt = Mat::new(&w.data, w.units, w.inputs).t();
+    matmul(
+        MatMut::new(c.data, m, n).row_stride(rs),
+        Write::Add,
+        x,
+        wt,
+        threads,
+    );
 }
 
 #[cfg(test)]
@@ -249,6 +360,50 @@ mod tests {
                 2.0 * want[1][1]
             ]
         );
+    }
+
+    #[test]
+    fn linear_adds_the_bias_to_the_product_with_the_transpose() {
+        for (m, k, n) in [(1, 1, 1), (5, 17, 33), (130, 384, 100), (13, 400, 64)] {
+            let values = |len: usize, seed: usize| -> Vec<f32> {
+                (0..len)
+                    .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.0 - 1.0)
+                    .collect()
+            };
+            let (x, w, b) = (values(m * k, 1), values(n * k, 2), values(n, 3));
+            // x Wᵀ + b, written out, into rows 3 wider than n (the padding stays untouched).
+            let rs = n + 3;
+            let mut want = vec![7.0f64; m * rs];
+            for i in 0..m {
+                for j in 0..n {
+                    let dot: f64 = (0..k).map(|l| x[i * k + l] as f64 * w[j * k + l] as f64).sum();
+                    want[i * rs + j] = dot + b[j] as f64;
+                }
+            }
+            let packed = Weights::new(&w, n, k);
+            let plain = Weights {
+                data: w.clone(),
+                units: n,
+                inputs: k,
+                packed: false,
+            };
+            for (weights, threads) in [
+                (&packed, Threads::Caller),
+                (&packed, Threads::Pool),
+                (&plain, Threads::Pool),
+            ] {
+                let mut got = vec![7.0f32; m * rs];
+                let c = MatMut::new(&mut got, m, n).row_stride(rs);
+                linear(c, Mat::new(&x, m, k), weights, &b, threads);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (*g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "({m},{k},{n}) packed={} at {i}: {g} vs {w}",
+                        weights.packed
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -36,13 +36,15 @@ pub(crate) mod pool;
 pub(crate) mod recurrent;
 pub(crate) mod reduce;
 pub(crate) mod rows;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod vec512;
 
 use crate::nn::{Dyn1, Dyn2, Dyn4};
 use dfdx::prelude::*;
 use std::any::{Any, TypeId};
 use std::cell::Cell;
 
-pub(crate) use matmul::{matmul, Mat, MatMut, Threads, Write};
+pub(crate) use matmul::{linear, matmul, Mat, MatMut, Threads, Weights, Write};
 
 thread_local! {
     static FAST: Cell<bool> = const { Cell::new(true) };
