@@ -48,11 +48,15 @@ pub(crate) fn last_hidden_state<E: Dtype, D: Storage<E>>(
         return None;
     }
     let model: &BertModel<f32, Cpu> = (model as &dyn Any).downcast_ref()?;
-    let prepared = model.prepared.get(model)?;
+    let cache = &model.prepared;
+    let prepared = cache.get(model)?;
     let encoder = Encoder::borrow(model, &prepared)?;
+    // A pass running at the same time as this one finds the slot empty and makes its own.
+    let mut scratch = cache.take_scratch();
     // The whole pass on one of rayon's workers: the parallel loops inside then start there,
     // instead of each handing its work from this thread to the pool and sleeping until done.
-    let hidden = rayon::scope(|_| encoder.run(batch));
+    let hidden = rayon::scope(|_| encoder.run(batch, &mut scratch));
+    cache.keep_scratch(scratch);
     // E is f32 (the downcast above succeeded), so this is the same Vec.
     (Box::new(hidden) as Box<dyn Any>).downcast().ok().map(|v| *v)
 }
@@ -60,7 +64,10 @@ pub(crate) fn last_hidden_state<E: Dtype, D: Storage<E>>(
 /// A model's [`Prepared`] weights, kept from one call to the next. A clone of the model starts
 /// with an empty cache.
 #[derive(Default)]
-pub(crate) struct PreparedCache(Mutex<Option<Arc<Prepared>>>);
+pub(crate) struct PreparedCache {
+    prepared: Mutex<Option<Arc<Prepared>>>,
+    scratch: Mutex<Option<Scratch>>,
+}
 
 impl Clone for PreparedCache {
     fn clone(&self) -> Self {
@@ -80,7 +87,7 @@ impl PreparedCache {
     /// does not read).
     fn get(&self, model: &BertModel<f32, Cpu>) -> Option<Arc<Prepared>> {
         // A poisoned lock only means another thread panicked mid-build; the slot is still sound.
-        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cached = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
         let addresses = addresses(model)?;
         match &*cached {
             Some(p) if p.addresses == addresses => Some(p.clone()),
@@ -91,6 +98,36 @@ impl PreparedCache {
             }
         }
     }
+}
+
+impl PreparedCache {
+    fn take_scratch(&self) -> Scratch {
+        let mut slot = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        slot.take().unwrap_or_default()
+    }
+
+    fn keep_scratch(&self, scratch: Scratch) {
+        *self.scratch.lock().unwrap_or_else(|e| e.into_inner()) = Some(scratch);
+    }
+}
+
+/// One pass's intermediate buffers, kept for the next: freshly allocated, each page of them
+/// (60 MB at batch 32) cost a page fault on every pass, 2–4 % of its time.
+#[derive(Default)]
+struct Scratch {
+    qkv: Vec<f32>,
+    heads: Vec<f32>,
+    blocks: Vec<f32>,
+    sub: Vec<f32>,
+    ff: Vec<f32>,
+}
+
+/// The first `len` values of `buf`, grown as needed (every user overwrites them).
+fn sized(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
 }
 
 /// The layers' products made ready once: each weight matrix packed for the GEMM ([`Weights`]),
@@ -241,22 +278,14 @@ impl<'a> Encoder<'a> {
         })
     }
 
-    fn run(&self, batch: &BatchEncoding) -> Vec<f32> {
+    fn run(&self, batch: &BatchEncoding, scratch: &mut Scratch) -> Vec<f32> {
         let (b, s, h) = (batch.batch, batch.steps, self.hidden);
         let rows = b * s;
         let mut x = self.embed(batch);
-        // Scratch shared by the layers: the Q|K|V rows, the heads' outputs, one sublayer's
-        // output and the feed-forward's hidden layer.
-        let d_ff = self
-            .layers
-            .iter()
-            .map(|l| l.linear.ff_1.units())
-            .max()
-            .unwrap_or(0);
-        let mut qkv = vec![0.0; rows * 3 * h];
-        let mut heads_out = vec![0.0; rows * h];
-        let mut sub = vec![0.0; rows * h];
-        let mut ff = vec![0.0; rows * d_ff];
+        let qkv = sized(&mut scratch.qkv, rows * 3 * h);
+        let heads_out = sized(&mut scratch.heads, rows * h);
+        let blocks = sized(&mut scratch.blocks, rows * h);
+        let sub = sized(&mut scratch.sub, rows * h);
         let mask: Vec<f32> = batch
             .attention_mask
             .iter()
@@ -264,15 +293,15 @@ impl<'a> Encoder<'a> {
             .collect();
         for layer in &self.layers {
             let p = layer.linear;
-            p.qkv.forward(&x, &mut qkv); // [Q K V] = x [W_Q; W_K; W_V]ᵀ + b
-            attention(&qkv, &mask, (b, s, h, self.heads), &mut heads_out);
-            p.o.forward(&heads_out, &mut sub);
-            layer.norm_1.residual(&mut x, &sub);
-            let ff = &mut ff[..rows * p.ff_1.units()];
+            p.qkv.forward(&x, qkv); // [Q K V] = x [W_Q; W_K; W_V]ᵀ + b
+            attention(qkv, &mask, (s, h, self.heads), blocks, heads_out);
+            p.o.forward(heads_out, sub);
+            layer.norm_1.residual(&mut x, sub);
+            let ff = sized(&mut scratch.ff, rows * p.ff_1.units());
             p.ff_1.forward(&x, ff);
             activate(ff, p.ff_1.units(), layer.activation);
-            p.ff_2.forward(ff, &mut sub);
-            layer.norm_2.residual(&mut x, &sub);
+            p.ff_2.forward(ff, sub);
+            layer.norm_2.residual(&mut x, sub);
         }
         x
     }
@@ -349,34 +378,36 @@ impl<'a> Norm<'a> {
     }
 }
 
-/// Every `(batch, head)` pair's `softmax(Q Kᵀ / √d + mask) V`, written into `out` `(B·S, H)`
-/// with the heads side by side, as the output projection reads them.
-fn attention(qkv: &[f32], mask: &[f32], (b, s, h, heads): (usize, usize, usize, usize), out: &mut [f32]) {
+/// Every `(batch, head)` pair's `softmax(Q Kᵀ / √d + mask) V`, into its own `S×d` block of
+/// `blocks`, then written into `out` `(B·S, H)` with the heads side by side, as the output
+/// projection reads them.
+fn attention(
+    qkv: &[f32],
+    mask: &[f32],
+    (s, h, heads): (usize, usize, usize),
+    blocks: &mut [f32],
+    out: &mut [f32],
+) {
     let d = h / heads;
     let scale = 1.0 / (d as f32).sqrt();
     let row = 3 * h; // one token's [q | k | v]
-    let blocks: Vec<Vec<f32>> = (0..b * heads)
-        .into_par_iter()
-        .map_init(
-            || vec![0.0f32; s * s],
-            |scores, pair| {
-                let (bi, hi) = (pair / heads, pair % heads);
-                let base = bi * s * row + hi * d;
-                let (q, k, v) = (&qkv[base..], &qkv[base + h..], &qkv[base + 2 * h..]);
-                let (q, k) = (
-                    Mat::new(q, s, d).row_stride(row),
-                    Mat::new(k, s, d).row_stride(row),
-                );
-                matmul(MatMut::new(scores, s, s), Write::Set, q, k.t(), Threads::Caller); // S = Q Kᵀ
-                softmax_rows(scores, s, scale, &mask[bi * s..][..s]);
-                let mut o = vec![0.0f32; s * d];
-                let (p, v) = (Mat::new(scores, s, s), Mat::new(v, s, d).row_stride(row));
-                matmul(MatMut::new(&mut o, s, d), Write::Set, p, v, Threads::Caller); // O = P V
-                o
-            },
-        )
-        .collect();
-    for (pair, block) in blocks.iter().enumerate() {
+    blocks.par_chunks_mut(s * d).enumerate().for_each_init(
+        || vec![0.0f32; s * s],
+        |scores, (pair, o)| {
+            let (bi, hi) = (pair / heads, pair % heads);
+            let base = bi * s * row + hi * d;
+            let (q, k, v) = (&qkv[base..], &qkv[base + h..], &qkv[base + 2 * h..]);
+            let (q, k) = (
+                Mat::new(q, s, d).row_stride(row),
+                Mat::new(k, s, d).row_stride(row),
+            );
+            matmul(MatMut::new(scores, s, s), Write::Set, q, k.t(), Threads::Caller); // S = Q Kᵀ
+            softmax_rows(scores, s, scale, &mask[bi * s..][..s]);
+            let (p, v) = (Mat::new(scores, s, s), Mat::new(v, s, d).row_stride(row));
+            matmul(MatMut::new(o, s, d), Write::Set, p, v, Threads::Caller); // O = P V
+        },
+    );
+    for (pair, block) in blocks.chunks(s * d).enumerate() {
         let (bi, hi) = (pair / heads, pair % heads);
         for (t, o) in block.chunks(d).enumerate() {
             out[(bi * s + t) * h + hi * d..][..d].copy_from_slice(o);
