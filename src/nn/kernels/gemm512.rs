@@ -187,56 +187,43 @@ impl Product<'_> {
                         unsafe { pack_strided(pb, b, (rs, cs), pc, kc, jc, nc) };
                     }
                     // The bias goes in with the first block of depth, as the tile is first written.
-                    let bias = self.bias.filter(|_| pc == 0);
-                    let load_c = self.accumulate || pc > 0;
-                    for ir in rows.clone().step_by(MR) {
-                        let mr = MR.min(rows.end - ir);
-                        // A is packed when it is swept across enough panels to repay it.
-                        let packed_a = nc > PACK_A_FROM * NR;
-                        let (ap, a_strides) = if packed_a {
+                    let step = Step {
+                        jc,
+                        nc,
+                        pc,
+                        kc,
+                        load_c: self.accumulate || pc > 0,
+                        bias: self.bias.filter(|_| pc == 0),
+                        pb,
+                    };
+                    if nc > PACK_A_FROM * NR {
+                        // Each 12-row panel of A, packed, stays in L1 while B's panels stream
+                        // past it from L2.
+                        for ir in rows.clone().step_by(MR) {
+                            let mr = MR.min(rows.end - ir);
                             // SAFETY: A's rows ir..ir+mr and columns pc..pc+kc are inside a
                             // (checked by the caller); pa holds MR·kc values; avx512f is present.
                             unsafe { pack_a(pa, self.a, self.a_strides, ir, mr, pc, kc) };
-                            (pa.as_ptr(), (1, MR))
-                        } else {
-                            let (rs, cs) = self.a_strides;
-                            // SAFETY: the element (ir, pc) is inside a (checked by the caller).
-                            (unsafe { self.a.as_ptr().add(ir * rs + pc * cs) }, self.a_strides)
-                        };
+                            for jr in (0..nc).step_by(NR) {
+                                // SAFETY: pa holds the packed panel; the rest as `block`'s.
+                                unsafe { self.tile(&step, (ir, mr), jr, (pa.as_ptr(), (1, MR)), true) };
+                            }
+                        }
+                    } else {
+                        // B one or a few panels wide (attention's P V, a convolution's few
+                        // pixels): packing A would cost more than it saves, so each panel of B
+                        // stays in L1 while A's rows, read in place, stream past it.
+                        let (rs, cs) = self.a_strides;
                         for jr in (0..nc).step_by(NR) {
-                            let j = jc + jr; // the tile's first column
-                            let nr = NR.min(nc - jr);
-                            // SAFETY: the element (pc, j) of B, or the panel holding it, is
-                            // inside its slice (the caller's contract; j is a multiple of NR).
-                            let (bp, ldb) = unsafe {
-                                match self.b {
-                                    Panels::InPlace { b, rs } => (b.as_ptr().add(pc * rs + j), rs),
-                                    Panels::Strided { .. } => (pb.as_ptr().add(jr * kc), NR),
-                                    Panels::Packed(p) => (p.as_ptr().add(j * k + pc * NR), NR),
-                                }
-                            };
-                            let bias = bias.map_or(std::ptr::null(), |b| b[j..].as_ptr());
-                            // Packed panels are padded to NR columns, so their rows load whole.
-                            let packed_b = !matches!(self.b, Panels::InPlace { .. });
-                            let micro = pick_micro(nr, packed_a, packed_b);
-                            // SAFETY: the tile dst[ir.., j..] of mr×nr elements is inside
-                            // dst[rows, cols]; pa holds the packed kc×MR values of A; B's kc
-                            // rows of nr columns from bp are inside their slice, and so are the
-                            // bias's nr values; avx512f is present.
-                            unsafe {
-                                micro(
-                                    kc,
-                                    ap,
-                                    a_strides,
-                                    bp,
-                                    ldb,
-                                    self.c.get().add(ir * self.ldc + j),
-                                    self.ldc,
-                                    (mr, nr),
-                                    load_c,
-                                    bias,
-                                )
-                            };
+                            for ir in rows.clone().step_by(MR) {
+                                let mr = MR.min(rows.end - ir);
+                                // SAFETY: the element (ir, pc) is inside a (checked by the
+                                // caller), and so are the tile's rows; the rest as `block`'s.
+                                unsafe {
+                                    let ap = self.a.as_ptr().add(ir * rs + pc * cs);
+                                    self.tile(&step, (ir, mr), jr, (ap, self.a_strides), false)
+                                };
+                            }
                         }
                     }
                     pc += kc;
@@ -244,6 +231,69 @@ impl Product<'_> {
                 jc += nc;
             }
         })
+    }
+}
+
+/// Where one sweep of the microkernel stands: the column block `jc..jc+nc` at the depth
+/// block `pc..pc+kc`, with B's packed panels (when packed per call) in `pb`.
+struct Step<'p> {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+    load_c: bool,
+    bias: Option<&'p [f32]>,
+    pb: &'p [f32],
+}
+
+impl Product<'_> {
+    /// The tile of `dst` at rows `ir..ir+mr`, columns `jc+jr..` (up to NR of them), over the
+    /// step's depth block, reading A from `a` with the strides given.
+    ///
+    /// # Safety
+    /// As [`Product::block`]; `a` reads the tile's rows of A at the step's depth (a packed
+    /// panel when `packed_a`); `jr` is a multiple of NR below the step's `nc`.
+    unsafe fn tile(
+        &self,
+        step: &Step,
+        (ir, mr): (usize, usize),
+        jr: usize,
+        (a, a_strides): (*const f32, (usize, usize)),
+        packed_a: bool,
+    ) {
+        let Step { jc, nc, pc, kc, .. } = *step;
+        let j = jc + jr; // the tile's first column
+        let nr = NR.min(nc - jr);
+        // SAFETY: the element (pc, j) of B, or the panel holding it, is inside its slice (the
+        // caller's contract; j is a multiple of NR).
+        let (bp, ldb) = unsafe {
+            match self.b {
+                Panels::InPlace { b, rs } => (b.as_ptr().add(pc * rs + j), rs),
+                Panels::Strided { .. } => (step.pb.as_ptr().add(jr * kc), NR),
+                Panels::Packed(p) => (p.as_ptr().add(j * self.k + pc * NR), NR),
+            }
+        };
+        let bias = step.bias.map_or(std::ptr::null(), |b| b[j..].as_ptr());
+        // Packed panels are padded to NR columns, so their rows load whole.
+        let packed_b = !matches!(self.b, Panels::InPlace { .. });
+        let micro = pick_micro(nr, packed_a, packed_b);
+        // SAFETY: the tile dst[ir.., j..] of mr×nr elements is inside dst[rows, cols] (the
+        // caller's contract); B's kc rows of nr columns from bp are inside their slice, and so
+        // are the bias's nr values; avx512f is present.
+        unsafe {
+            micro(
+                kc,
+                a,
+                a_strides,
+                bp,
+                ldb,
+                self.c.get().add(ir * self.ldc + j),
+                self.ldc,
+                (mr, nr),
+                step.load_c,
+                bias,
+            )
+        };
     }
 }
 
@@ -558,9 +608,11 @@ unsafe fn micro<const V: usize, const PACKED_A: bool, const WHOLE_B: bool>(
         }
         let rows: [*const f32; MR] = std::array::from_fn(|r| a.wrapping_add(r.min(mr - 1) * a_rs));
         for l in 0..kc {
-            // B streams in from L2: ask for the rows a few steps ahead.
-            for v in 0..V {
-                _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((l + PREFETCH) * ldb + 16 * v) as *const i8);
+            // A packed B streams in from L2: ask for its rows a few steps ahead.
+            if WHOLE_B {
+                for v in 0..V {
+                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((l + PREFETCH) * ldb + 16 * v) as *const i8);
+                }
             }
             let bv: [__m512; V] = std::array::from_fn(|v| {
                 if WHOLE_B {
