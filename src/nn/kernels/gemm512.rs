@@ -7,8 +7,8 @@
 //! - a `12×32` register-blocked microkernel (`12×16` for panels 16 columns wide or less) keeps
 //!   its 24 accumulators in zmm registers, broadcasting A and loading B two registers wide;
 //! - A is packed one 12-row panel at a time (16×16 transposes in registers), which stays in L1
-//!   while the microkernel sweeps it across B's column panels; a B one or two panels wide
-//!   reads A in place instead, as packing would cost more than it saves;
+//!   while the microkernel sweeps it across B's column panels; a B four panels wide or less
+//!   stays in L1 instead while A's rows, read in place, stream past it;
 //! - B is read in place when its rows are contiguous, else packed into `KC×32` panels per
 //!   block (a transpose `Wᵀ` by 16×16 blocks in registers, any other stride with gathers), or
 //!   packed once for good by [`pack_weights`], so a layer's weights are not packed per call;
@@ -210,9 +210,9 @@ impl Product<'_> {
                             }
                         }
                     } else {
-                        // B one or a few panels wide (attention's P V, a convolution's few
-                        // pixels): packing A would cost more than it saves, so each panel of B
-                        // stays in L1 while A's rows, read in place, stream past it.
+                        // B a few panels wide: packing A would cost more than it saves, so
+                        // each panel of B stays in L1 while A's rows, read in place, stream
+                        // past it.
                         let (rs, cs) = self.a_strides;
                         for jr in (0..nc).step_by(NR) {
                             for ir in rows.clone().step_by(MR) {
@@ -533,9 +533,10 @@ fn lane_mask(cols: usize) -> __mmask16 {
 /// How many steps ahead the microkernel prefetches B's rows.
 const PREFETCH: usize = 8;
 
-/// A is packed for a block of B more than this many panels wide; a narrower one (attention's
-/// `P V`, one head wide) would spend longer packing A than multiplying it, so reads it in place.
-const PACK_A_FROM: usize = 2;
+/// A is packed for a block of B more than this many panels (128 columns) wide. A narrower one
+/// (attention's `Q Kᵀ` and `P V` over 128 tokens, a convolution's few output channels) reads A
+/// in place: packing would cost more than it saves (measured on the book's CNN and MiniLM).
+const PACK_A_FROM: usize = 4;
 
 /// The microkernel for a tile `nr` columns wide. A panel 16 columns wide or less runs one
 /// register wide: the 12×32 tile would spend half its multiplies on masked-off columns. B's

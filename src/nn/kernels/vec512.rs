@@ -44,45 +44,69 @@ fn lanes(len: usize) -> __mmask16 {
     }
 }
 
-/// `row ← softmax(row · scale + mask)`, the row's maximum subtracted so `exp` never overflows.
+/// Each `s`-wide row of `block` ← `softmax(row · scale + mask)`, the row's maximum subtracted
+/// so `exp` never overflows.
+///
+/// Rows go four at a time: one row alone is a chain of dependent steps (its maximum, then
+/// the exponentials and their sum, then the division), so the core waits on latencies; four
+/// interleaved chains keep it busier (0.40 → 0.29 ns an element on 128-wide rows).
 ///
 /// # Safety
-/// avx512f is present ([`available`]); `mask` is at least as long as `row`.
+/// avx512f is present ([`available`]); `mask` holds `s` values.
 #[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn softmax(row: &mut [f32], scale: f32, mask: &[f32]) {
-    let (n, p, m) = (row.len(), row.as_mut_ptr(), mask.as_ptr());
-    assert!(mask.len() >= n);
+pub(crate) unsafe fn softmax_rows(block: &mut [f32], s: usize, scale: f32, mask: &[f32]) {
+    assert!(s > 0 && mask.len() >= s && block.len() % s == 0);
+    let mut groups = block.chunks_exact_mut(4 * s);
+    for group in &mut groups {
+        // SAFETY: the group holds 4 rows of s values; mask holds s; avx512f is present.
+        unsafe { softmax_group::<4>(group.as_mut_ptr(), s, scale, mask.as_ptr()) };
+    }
+    for row in groups.into_remainder().chunks_exact_mut(s) {
+        // SAFETY: as above, one row.
+        unsafe { softmax_group::<1>(row.as_mut_ptr(), s, scale, mask.as_ptr()) };
+    }
+}
+
+/// [`softmax_rows`] on the `R` rows of `s` values from `p`.
+///
+/// # Safety
+/// avx512f is present; `p` holds `R·s` values and `m` `s`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn softmax_group<const R: usize>(p: *mut f32, s: usize, scale: f32, m: *const f32) {
     let scale = _mm512_set1_ps(scale);
-    let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
-    // SAFETY (all three passes): lanes at or past `n` are masked off, so every access is inside
-    // row and mask.
+    let mut max = [_mm512_set1_ps(f32::NEG_INFINITY); R];
+    // SAFETY (all three passes): lanes at or past `s` are masked off, so every access is inside
+    // the R rows and the mask.
     unsafe {
-        for i in (0..n).step_by(16) {
-            let k = lanes(n - i);
-            let x = _mm512_fmadd_ps(
-                _mm512_maskz_loadu_ps(k, p.add(i)),
-                scale,
-                _mm512_maskz_loadu_ps(k, m.add(i)),
-            );
-            _mm512_mask_storeu_ps(p.add(i), k, x);
-            max = _mm512_mask_max_ps(max, k, max, x);
+        for i in (0..s).step_by(16) {
+            let k = lanes(s - i);
+            let add = _mm512_maskz_loadu_ps(k, m.add(i));
+            for (r, max) in max.iter_mut().enumerate() {
+                let at = p.add(r * s + i);
+                let x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, at), scale, add);
+                _mm512_mask_storeu_ps(at, k, x);
+                *max = _mm512_mask_max_ps(*max, k, *max, x);
+            }
         }
-        let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
-        let mut sum = _mm512_setzero_ps();
-        for i in (0..n).step_by(16) {
-            let k = lanes(n - i);
-            let e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p.add(i)), max));
-            _mm512_mask_storeu_ps(p.add(i), k, e);
-            sum = _mm512_mask_add_ps(sum, k, sum, e);
+        let max = max.map(|v| _mm512_set1_ps(_mm512_reduce_max_ps(v)));
+        let mut sum = [_mm512_setzero_ps(); R];
+        for i in (0..s).step_by(16) {
+            let k = lanes(s - i);
+            for (r, sum) in sum.iter_mut().enumerate() {
+                let at = p.add(r * s + i);
+                let e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, at), max[r]));
+                _mm512_mask_storeu_ps(at, k, e);
+                *sum = _mm512_mask_add_ps(*sum, k, *sum, e);
+            }
         }
-        let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
-        for i in (0..n).step_by(16) {
-            let k = lanes(n - i);
-            _mm512_mask_storeu_ps(
-                p.add(i),
-                k,
-                _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p.add(i)), inv),
-            );
+        let inv = sum.map(|v| _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(v)));
+        for i in (0..s).step_by(16) {
+            let k = lanes(s - i);
+            for (r, inv) in inv.iter().enumerate() {
+                let at = p.add(r * s + i);
+                _mm512_mask_storeu_ps(at, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, at), *inv));
+            }
         }
     }
 }
@@ -170,30 +194,60 @@ mod tests {
         if !available() {
             return;
         }
+        // Widths around the register; 7 rows, so groups of four and the single rows both run.
         for n in [1usize, 5, 16, 17, 128, 131] {
-            let row: Vec<f32> = (0..n).map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.7).collect();
+            let rows = 7;
+            let block: Vec<f32> = (0..rows * n)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.7)
+                .collect();
             // The last third masked out, as padding is.
             let mask: Vec<f32> = (0..n)
                 .map(|i| if n > 2 && i >= n - n / 3 { -10000.0 } else { 0.0 })
                 .collect();
             let scale = 0.35f32;
-            let mut got = row.clone();
-            // SAFETY: avx512f was detected; mask is as long as the row.
-            unsafe { softmax(&mut got, scale, &mask) };
-            let z: Vec<f64> = row
-                .iter()
-                .zip(&mask)
-                .map(|(&x, &m)| x as f64 * scale as f64 + m as f64)
-                .collect();
-            let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let total: f64 = z.iter().map(|v| (v - max).exp()).sum();
-            for (i, (&g, v)) in got.iter().zip(&z).enumerate() {
-                let want = (v - max).exp() / total;
-                assert!(
-                    (g as f64 - want).abs() < 1e-6 * (1.0 + want),
-                    "n={n} [{i}]: {g} vs {want}"
-                );
+            let mut got = block.clone();
+            // SAFETY: avx512f was detected; mask is as long as a row.
+            unsafe { softmax_rows(&mut got, n, scale, &mask) };
+            for (r, (row, got)) in block.chunks(n).zip(got.chunks(n)).enumerate() {
+                let z: Vec<f64> = row
+                    .iter()
+                    .zip(&mask)
+                    .map(|(&x, &m)| x as f64 * scale as f64 + m as f64)
+                    .collect();
+                let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = z.iter().map(|v| (v - max).exp()).sum();
+                for (i, (&g, v)) in got.iter().zip(&z).enumerate() {
+                    let want = (v - max).exp() / total;
+                    assert!(
+                        (g as f64 - want).abs() < 1e-6 * (1.0 + want),
+                        "n={n} [{r}][{i}]: {g} vs {want}"
+                    );
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    /// Nanoseconds per element of a 128×128 block's softmax, run by hand:
+    /// `cargo test --release --lib vec512::speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, run by hand"]
+    fn softmax_rows_per_second() {
+        if !super::available() {
+            return;
+        }
+        let s = 128;
+        let mut scores: Vec<f32> = (0..s * s).map(|i| (i % 97) as f32 * 0.01).collect();
+        let mask = vec![0.0f32; s];
+        let reps = 2000;
+        let t = std::time::Instant::now();
+        for _ in 0..reps {
+            // SAFETY: avx512f is present (checked above); the mask is s long.
+            unsafe { super::softmax_rows(&mut scores, s, 0.17, &mask) };
+        }
+        let e = t.elapsed().as_secs_f64();
+        println!("softmax: {:.3} ns per element", e / (reps * s * s) as f64 * 1e9);
     }
 }
