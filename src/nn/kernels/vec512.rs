@@ -55,7 +55,7 @@ fn lanes(len: usize) -> __mmask16 {
 /// avx512f is present ([`available`]); `mask` holds `s` values.
 #[target_feature(enable = "avx512f")]
 pub(crate) unsafe fn softmax_rows(block: &mut [f32], s: usize, scale: f32, mask: &[f32]) {
-    assert!(s > 0 && mask.len() >= s && block.len() % s == 0);
+    assert!(s > 0 && mask.len() >= s && block.len().is_multiple_of(s));
     let mut groups = block.chunks_exact_mut(4 * s);
     for group in &mut groups {
         // SAFETY: the group holds 4 rows of s values; mask holds s; avx512f is present.
