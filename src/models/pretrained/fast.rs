@@ -291,45 +291,17 @@ impl<'a> Encoder<'a> {
             .iter()
             .map(|&m| if m == 0 { MASKED as f32 } else { 0.0 })
             .collect();
-        let mut t = [0f64; 8];
-        let mut now = std::time::Instant::now();
-        let mut lap = |i: usize, t: &mut [f64; 8]| {
-            t[i] += now.elapsed().as_secs_f64();
-            now = std::time::Instant::now();
-        };
         for layer in &self.layers {
             let p = layer.linear;
-            p.qkv.forward(&x, qkv);
-            lap(0, &mut t);
+            p.qkv.forward(&x, qkv); // [Q K V] = x [W_Q; W_K; W_V]ᵀ + b
             attention(qkv, &mask, (s, h, self.heads), blocks, heads_out);
-            lap(1, &mut t);
             p.o.forward(heads_out, sub);
-            lap(2, &mut t);
             layer.norm_1.residual(&mut x, sub);
-            lap(3, &mut t);
             let ff = sized(&mut scratch.ff, rows * p.ff_1.units());
             p.ff_1.forward(&x, ff);
-            lap(4, &mut t);
             activate(ff, p.ff_1.units(), layer.activation);
-            lap(5, &mut t);
             p.ff_2.forward(ff, sub);
-            lap(6, &mut t);
             layer.norm_2.residual(&mut x, sub);
-            lap(7, &mut t);
-        }
-        let fl = |n: f64, k: f64, ti: f64| 2.0 * (rows as f64) * n * k * 6.0 / ti / 1e9;
-        if std::env::var("FL_PROF").is_ok() {
-            ATT.with(|a| {
-                let mut a = a.borrow_mut();
-                eprintln!(
-                    "qk {:.2} softmax {:.2} pv {:.2}",
-                    a[0] * 1e3,
-                    a[1] * 1e3,
-                    a[2] * 1e3
-                );
-                *a = [0.0; 3];
-            });
-            eprintln!("qkv {:.2} ({:.0}) att {:.2} o {:.2} ({:.0}) ln1 {:.2} ff1 {:.2} ({:.0}) gelu {:.2} ff2 {:.2} ({:.0}) ln2 {:.2} ms", t[0]*1e3, fl(1152.0,384.0,t[0]), t[1]*1e3, t[2]*1e3, fl(384.0,384.0,t[2]), t[3]*1e3, t[4]*1e3, fl(1536.0,384.0,t[4]), t[5]*1e3, t[6]*1e3, fl(1536.0,384.0,t[6]), t[7]*1e3);
         }
         x
     }
@@ -429,20 +401,10 @@ fn attention(
                 Mat::new(q, s, d).row_stride(row),
                 Mat::new(k, s, d).row_stride(row),
             );
-            let t0 = std::time::Instant::now();
             matmul(MatMut::new(scores, s, s), Write::Set, q, k.t(), Threads::Caller); // S = Q Kᵀ
-            let t1 = t0.elapsed().as_secs_f64();
             softmax_rows(scores, s, scale, &mask[bi * s..][..s]);
-            let t2 = t0.elapsed().as_secs_f64();
             let (p, v) = (Mat::new(scores, s, s), Mat::new(v, s, d).row_stride(row));
             matmul(MatMut::new(o, s, d), Write::Set, p, v, Threads::Caller); // O = P V
-            let t3 = t0.elapsed().as_secs_f64();
-            ATT.with(|a| {
-                let mut a = a.borrow_mut();
-                a[0] += t1;
-                a[1] += t2 - t1;
-                a[2] += t3 - t2;
-            });
         },
     );
     for (pair, block) in blocks.chunks(s * d).enumerate() {
@@ -453,7 +415,6 @@ fn attention(
     }
 }
 
-thread_local! { pub static ATT: std::cell::RefCell<[f64; 3]> = const { std::cell::RefCell::new([0.0; 3]) }; }
 /// Each row of `scores` (`s` wide) ← `softmax(row · scale + mask)`.
 fn softmax_rows(scores: &mut [f32], s: usize, scale: f32, mask: &[f32]) {
     #[cfg(target_arch = "x86_64")]
