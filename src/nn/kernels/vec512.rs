@@ -151,20 +151,7 @@ pub(crate) unsafe fn gelu(values: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// erf by its Taylor series in f64 (|z| ≤ 6) or ±1 beyond: accurate to 1e-15 where used.
-    fn erf_f64(z: f64) -> f64 {
-        if z.abs() > 6.0 {
-            return z.signum();
-        }
-        let mut term = z;
-        let mut sum = z;
-        for n in 1..200 {
-            term *= -z * z / n as f64;
-            sum += term / (2 * n + 1) as f64;
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
-    }
+    use crate::nn::kernels::math::gelu_f64;
 
     #[test]
     fn gelu_matches_the_exact_formula() {
@@ -177,7 +164,7 @@ mod tests {
         // SAFETY: avx512f was detected.
         unsafe { gelu(&mut g) };
         for (&x, &g) in xs.iter().zip(&g) {
-            let exact = 0.5 * x as f64 * (1.0 + erf_f64(x as f64 / std::f64::consts::SQRT_2));
+            let exact = gelu_f64(x as f64);
             assert!(
                 (g as f64 - exact).abs() < 5e-7,
                 "GELU({x}) = {g}, exactly {exact}"
