@@ -99,6 +99,14 @@ impl<'a, E> MatMut<'a, E> {
             ..self
         }
     }
+
+    /// Whether every element the view names lies inside `data`, its rows not overlapping.
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.row_stride >= self.cols
+                && self.data.len() >= (self.rows - 1) * self.row_stride + self.cols)
+    }
 }
 
 /// Whether the product replaces the destination or is added to it.
@@ -133,10 +141,7 @@ pub(crate) fn matmul<E: Dtype>(c: MatMut<E>, write: Write, a: Mat<E>, b: Mat<E>,
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        c.row_stride >= n && c.data.len() >= (m - 1) * c.row_stride + n,
-        "matmul: destination too small"
-    );
+    assert!(c.fits(), "matmul: destination too small");
     let accumulate = write == Write::Add;
     if k == 0 {
         if !accumulate {
@@ -270,10 +275,7 @@ pub(crate) fn linear(c: MatMut<f32>, x: Mat<f32>, w: &Weights, b: &[f32], thread
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        c.row_stride >= n && c.data.len() >= (m - 1) * c.row_stride + n,
-        "linear: destination too small"
-    );
+    assert!(c.fits(), "linear: destination too small");
     assert!(x.fits(), "linear: x reaches past its buffer");
     #[cfg(target_arch = "x86_64")]
     if w.packed && w.inputs > 0 {
@@ -415,6 +417,34 @@ mod tests {
             Write::Set,
             Mat::new(&a, 2, 3),
             Mat::new(&b, 2, 2),
+            Threads::Caller,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: destination too small")]
+    fn a_destination_past_its_buffer_panics() {
+        let (a, b, mut c) = ([0.0f32; 4], [0.0f32; 4], [0.0f32; 3]);
+        matmul(
+            MatMut::new(&mut c, 2, 2),
+            Write::Set,
+            Mat::new(&a, 2, 2),
+            Mat::new(&b, 2, 2),
+            Threads::Caller,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "linear: destination too small")]
+    fn overlapping_destination_rows_panic() {
+        let (x, mut c) = ([0.0f32; 4], [0.0f32; 8]);
+        let w = Weights::new(&[0.0; 4], 2, 2);
+        // Rows one element apart would overlap: refused although the buffer is long enough.
+        linear(
+            MatMut::new(&mut c, 2, 2).row_stride(1),
+            Mat::new(&x, 2, 2),
+            &w,
+            &[0.0; 2],
             Threads::Caller,
         );
     }
